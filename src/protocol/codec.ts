@@ -1,0 +1,165 @@
+// Encoding and decoding of wire frames. decode*/classify never throw: whatever a peer sends comes back
+// as a typed value, hostile input included.
+import type { z } from "zod";
+import {
+  ApiStartData,
+  ApiStopData,
+  ComponentStoppedBody,
+  DtmfBody,
+  NotifyBody,
+  type ParsedRequestBody,
+  type Qid,
+  REQUEST_SCHEMAS,
+  type RequestName,
+  ResultBody,
+} from "./frames";
+import { classifyResult, type ResultOutcome, type ResultRules } from "./result";
+
+/** Frames larger than this are refused before JSON.parse (a hostile peer must not cost us memory/CPU). */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+
+export type DecodeErrorCode = "too_large" | "not_json" | "not_frame" | "invalid_body";
+
+export interface DecodeError {
+  kind: "error";
+  code: DecodeErrorCode;
+  message: string;
+  /** Frame name, when the frame got far enough to have one. */
+  name?: string;
+}
+
+export type ServerFrame =
+  | { kind: "api_start"; data: ApiStartData; notify: NotifyBody }
+  | { kind: "api_stop"; data: ApiStopData; notify: NotifyBody }
+  /** Any other notification (another class/type): passed on, never dropped. */
+  | { kind: "notify"; notify: NotifyBody }
+  | { kind: "result"; request: string; qid: Qid; body: ResultBody; outcome: ResultOutcome }
+  | { kind: "component_stopped"; body: ComponentStoppedBody }
+  | { kind: "dtmf"; body: DtmfBody }
+  /** A well-formed frame whose name we do not know. */
+  | { kind: "unknown"; name: string; body: Record<string, unknown> };
+
+export type ClientFrame = {
+  [N in RequestName]: { kind: "request"; name: N; body: ParsedRequestBody<N> };
+}[RequestName];
+
+export interface DecodeOptions {
+  maxFrameBytes?: number;
+  resultRules?: Partial<ResultRules>;
+}
+
+/** Serialises one frame: `[name, body]` as one JSON text. */
+export function encode(name: string, body: Record<string, unknown>): string {
+  return JSON.stringify([name, body]);
+}
+
+function fail(code: DecodeErrorCode, message: string, name?: string): DecodeError {
+  return name === undefined ? { kind: "error", code, message } : { kind: "error", code, message, name };
+}
+
+function issuesText(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join(".") : "(body)"}: ${i.message}`)
+    .join("; ");
+}
+
+/** Splits a text frame into name and body: the envelope check shared by both directions. */
+function envelope(
+  text: string | Buffer,
+  maxFrameBytes: number,
+): { name: string; body: Record<string, unknown> } | DecodeError {
+  const size = typeof text === "string" ? Buffer.byteLength(text) : text.length;
+  if (size > maxFrameBytes) return fail("too_large", `frame of ${size} bytes exceeds the limit of ${maxFrameBytes}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof text === "string" ? text : text.toString("utf8"));
+  } catch (err) {
+    return fail("not_json", `frame is not JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(value) || value.length !== 2) {
+    return fail("not_frame", "frame is not a JSON array of two items [name, body]");
+  }
+  const [name, body] = value as [unknown, unknown];
+  if (typeof name !== "string" || name.length === 0) return fail("not_frame", "frame name is not a non-empty string");
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return fail("not_frame", `body of "${name}" is not an object`, name);
+  }
+  return { name, body: body as Record<string, unknown> };
+}
+
+function isError(v: unknown): v is DecodeError {
+  return typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "error";
+}
+
+/** Decodes a frame the server sent. Never throws. */
+export function decode(text: string | Buffer, options: DecodeOptions = {}): ServerFrame | DecodeError {
+  const env = envelope(text, options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+  if (isError(env)) return env;
+  const { name, body } = env;
+
+  const parse = <S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> | DecodeError => {
+    const r = schema.safeParse(value);
+    return r.success ? r.data : fail("invalid_body", `${what}: ${issuesText(r.error)}`, name);
+  };
+
+  if (name === "notify") {
+    const notify = parse(NotifyBody, body, "notify");
+    if (isError(notify)) return notify;
+    if (notify.class === "ivrevents" && notify.type === "api_start") {
+      const data = parse(ApiStartData, notify.data, "ivrevents.api_start data");
+      return isError(data) ? data : { kind: "api_start", data, notify };
+    }
+    if (notify.class === "ivrevents" && notify.type === "api_stop") {
+      const data = parse(ApiStopData, notify.data, "ivrevents.api_stop data");
+      return isError(data) ? data : { kind: "api_stop", data, notify };
+    }
+    return { kind: "notify", notify };
+  }
+  if (name === "ivrapi_component_stopped") {
+    const parsed = parse(ComponentStoppedBody, body, name);
+    return isError(parsed) ? parsed : { kind: "component_stopped", body: parsed };
+  }
+  if (name === "ivrapi_dtmf") {
+    const parsed = parse(DtmfBody, body, name);
+    return isError(parsed) ? parsed : { kind: "dtmf", body: parsed };
+  }
+  if (name.endsWith("_result")) {
+    const parsed = parse(ResultBody, body, name);
+    if (isError(parsed)) return parsed;
+    return {
+      kind: "result",
+      request: name.slice(0, -"_result".length),
+      qid: parsed.qid,
+      body: parsed,
+      outcome: classifyResult(parsed, options.resultRules),
+    };
+  }
+  return { kind: "unknown", name, body };
+}
+
+/** Decodes a frame a client sent (the simulator's side). Never throws. */
+export function decodeRequest(
+  text: string | Buffer,
+  maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
+): ClientFrame | DecodeError {
+  const env = envelope(text, maxFrameBytes);
+  if (isError(env)) return env;
+  const { name, body } = env;
+  if (!Object.hasOwn(REQUEST_SCHEMAS, name)) return fail("not_frame", `unknown request "${name}"`, name);
+  const schema = REQUEST_SCHEMAS[name as RequestName];
+  const r = schema.safeParse(body);
+  if (!r.success) return fail("invalid_body", `${name}: ${issuesText(r.error)}`, name);
+  return { kind: "request", name, body: r.data } as ClientFrame;
+}
+
+/** Validates an outgoing request body (so a bad msg field is refused before anything is sent). */
+export function checkRequest<N extends RequestName>(
+  name: N,
+  body: Record<string, unknown>,
+): { ok: true; body: ParsedRequestBody<N> } | { ok: false; message: string } {
+  const r = REQUEST_SCHEMAS[name].safeParse(body);
+  return r.success
+    ? { ok: true, body: r.data as ParsedRequestBody<N> }
+    : { ok: false, message: `${name}: ${issuesText(r.error)}` };
+}

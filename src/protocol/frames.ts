@@ -1,0 +1,152 @@
+// Schemas for every frame of the ivrapi capability (see PROTOCOL.md). Pure: no I/O.
+// Bodies are loose objects: a real server may add fields, and they must reach the flow untouched.
+import { z } from "zod";
+
+/** qid may be of any JSON type on the wire; we generate numbers, but match whatever comes back. */
+export const Qid = z.union([z.number(), z.string()]);
+export type Qid = z.infer<typeof Qid>;
+
+/** SIP state of the call when control is offered (vendor docs); unknown states pass through as strings. */
+export const SipState = z.string();
+export const KNOWN_SIP_STATES = ["dialog", "early", "ringing", "incoming"] as const;
+
+/** api_stop reasons named by the vendor docs; others pass through. */
+export const KNOWN_STOP_REASONS = ["script", "timeout", "abort"] as const;
+
+const nonEmpty = z.string().min(1);
+
+// ---------------------------------------------------------------------------------------------
+// Server → client
+
+export const ApiStartData = z.looseObject({
+  ivrid: nonEmpty,
+  key: z.string(),
+  callid: z.string().optional(),
+  cid: z.string().optional(),
+  componentid: z.union([z.number(), z.string()]).optional(),
+  componentname: z.string().optional(),
+  ivrts: z.number().optional(),
+  // A JSON *string* in the seed; kept raw and parsed separately (see parseParams).
+  params: z.string().optional(),
+  sm_id: z.string().optional(),
+  state: SipState.optional(),
+});
+export type ApiStartData = z.infer<typeof ApiStartData>;
+
+export const ApiStopData = ApiStartData.extend({ reason: z.string().optional() });
+export type ApiStopData = z.infer<typeof ApiStopData>;
+
+export const NotifyBody = z.looseObject({
+  class: z.string(),
+  type: z.string(),
+  eventts: z.number().optional(),
+  // Subscription id of the client's choosing, echoed by the server (vendor docs).
+  id: z.union([z.string(), z.number()]).optional(),
+  data: z.unknown(),
+});
+export type NotifyBody = z.infer<typeof NotifyBody>;
+
+export const ComponentStoppedBody = z.looseObject({
+  // The seed example carries neither ivrid nor key; a real server may add them.
+  ivrid: nonEmpty.optional(),
+  key: z.string().optional(),
+  oId: z.union([z.number(), z.string()]).optional(),
+  transferKey: z.string().optional(),
+  results: z.record(z.string(), z.unknown()).optional(),
+});
+export type ComponentStoppedBody = z.infer<typeof ComponentStoppedBody>;
+
+export const DtmfBody = z.looseObject({
+  key: z.string().optional(),
+  ivrid: nonEmpty,
+  mode: z.string(),
+  oId: z.union([z.number(), z.string()]).optional(),
+  dtmf: z.string().min(1),
+});
+export type DtmfBody = z.infer<typeof DtmfBody>;
+
+/** Every `<request>_result`: qid plus whatever the answer holds. */
+export const ResultBody = z.looseObject({ qid: Qid });
+export type ResultBody = z.infer<typeof ResultBody>;
+
+export const ConnectionInfoResult = z.looseObject({
+  qid: Qid,
+  result: z.unknown().optional(),
+  site: z.string().optional(),
+  domain: z.string().optional(),
+  sessionid: z.unknown().optional(),
+  connectionid: z.unknown().optional(),
+  // A list of names in the docs' prose; an object keyed by name is accepted too.
+  capabilities: z.union([z.array(z.string()), z.record(z.string(), z.unknown())]).optional(),
+  roles: z.unknown().optional(),
+});
+export type ConnectionInfoResult = z.infer<typeof ConnectionInfoResult>;
+
+// ---------------------------------------------------------------------------------------------
+// Client → server
+
+const SessionRef = { qid: Qid, key: z.string(), ivrid: nonEmpty };
+
+/**
+ * Component settings. Only `oType` is checked (an integer, or a string of digits as the platform's own
+ * script JSON sometimes has); everything else goes through as the user wrote it.
+ */
+export const ComponentData = z.looseObject({
+  oType: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/).transform(Number)]),
+  oId: z.union([z.number(), z.string()]).optional(),
+  name: z.string().optional(),
+});
+export type ComponentData = z.output<typeof ComponentData>;
+
+export const REQUEST_SCHEMAS = {
+  ivrapi_accept: z.looseObject({ ...SessionRef }),
+  ivrapi_reaccept: z.looseObject({ ...SessionRef }),
+  ivrapi_abort: z.looseObject({ ...SessionRef }),
+  ivrapi_component_apply: z.looseObject({ ...SessionRef, data: ComponentData }),
+  ivrapi_component_terminate: z.looseObject({ ...SessionRef }),
+  ivrapi_file_get_path: z.looseObject({ ...SessionRef, path: nonEmpty }),
+  ivrapi_file_upload_temp: z.looseObject({ ...SessionRef, url: nonEmpty }),
+  ivrapi_file_upload_static: z.looseObject({ ...SessionRef, url: nonEmpty, destpath: nonEmpty }),
+  file_upload_static: z.looseObject({ qid: Qid, url: nonEmpty, destpath: nonEmpty }),
+  connection_info: z.looseObject({ qid: Qid }),
+  subscribe: z.looseObject({
+    qid: Qid,
+    id: z.union([z.string(), z.number()]),
+    objects: z.union([z.string(), z.array(z.unknown())]),
+    events: z.array(z.string()),
+    expires: z.number().int().nonnegative(),
+    exargs: z.unknown().optional(),
+  }),
+} as const;
+
+export type RequestName = keyof typeof REQUEST_SCHEMAS;
+export const REQUEST_NAMES = Object.keys(REQUEST_SCHEMAS) as RequestName[];
+export type RequestBody<N extends RequestName> = z.input<(typeof REQUEST_SCHEMAS)[N]>;
+export type ParsedRequestBody<N extends RequestName> = z.output<(typeof REQUEST_SCHEMAS)[N]>;
+/** A request body without its qid: what callers hand to the client's request helper. */
+export type RequestParams<N extends RequestName> = Omit<RequestBody<N>, "qid">;
+
+/** Requests that act on a controlled session (carry key + ivrid). */
+export const SESSION_REQUESTS = [
+  "ivrapi_accept",
+  "ivrapi_reaccept",
+  "ivrapi_abort",
+  "ivrapi_component_apply",
+  "ivrapi_component_terminate",
+  "ivrapi_file_get_path",
+  "ivrapi_file_upload_temp",
+  "ivrapi_file_upload_static",
+] as const satisfies readonly RequestName[];
+export type SessionRequestName = (typeof SESSION_REQUESTS)[number];
+
+export const resultName = (name: string): string => `${name}_result`;
+
+/** Parses `params` of api_start: a JSON string holding an object. Never throws. */
+export function parseParams(raw: string | undefined): { ok: true; value: unknown } | { ok: false; message: string } {
+  if (raw === undefined || raw === "") return { ok: true, value: {} };
+  try {
+    return { ok: true, value: JSON.parse(raw) };
+  } catch (err) {
+    return { ok: false, message: `params is not valid JSON: ${(err as Error).message}` };
+  }
+}
