@@ -18,7 +18,8 @@ export const DEFAULT_RESULT_RULES: ResultRules = {
 
 export type ResultOutcome =
   | { status: "ok" }
-  | { status: "error"; reason: string }
+  /** `code` is a machine-readable code when the answer carries one (`code`, or `error.code`). */
+  | { status: "error"; reason: string; code?: string }
   /** Neither ok nor a recognisable error: the caller gets the body whole and decides. */
   | { status: "unclassified" };
 
@@ -37,18 +38,30 @@ function describe(value: unknown): string {
   }
 }
 
+function codeOf(body: Record<string, unknown>, marker: unknown): string | undefined {
+  const c = body.code ?? (marker && typeof marker === "object" ? (marker as Record<string, unknown>).code : undefined);
+  return typeof c === "string" || typeof c === "number" ? String(c) : undefined;
+}
+
+function error(body: Record<string, unknown>, marker: unknown): ResultOutcome {
+  const code = codeOf(body, marker);
+  return code === undefined
+    ? { status: "error", reason: describe(marker) }
+    : { status: "error", reason: describe(marker), code };
+}
+
 export function classifyResult(body: Record<string, unknown>, rules: Partial<ResultRules> = {}): ResultOutcome {
   const r = { ...DEFAULT_RESULT_RULES, ...rules };
   for (const f of r.errorFields) {
     const v = body[f];
-    if (v !== undefined && v !== null && v !== false && v !== "") return { status: "error", reason: describe(v) };
+    if (v !== undefined && v !== null && v !== false && v !== "") return error(body, v);
   }
   const result = body.result;
   if (result === r.okValue) return { status: "ok" };
   if (result !== undefined) {
     for (const f of r.reasonFields) {
       const v = body[f];
-      if (v !== undefined && v !== null && v !== "") return { status: "error", reason: describe(v) };
+      if (v !== undefined && v !== null && v !== "") return error(body, v);
     }
   }
   // A string result with no error marker is data (file_upload_static_result carries the stored path there).
