@@ -1,0 +1,4 @@
+export * from "./backoff";
+export * from "./client";
+export * from "./errors";
+export * from "./options";

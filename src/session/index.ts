@@ -1,0 +1,4 @@
+export * from "./files";
+export * from "./registry";
+export * from "./session";
+export * from "./types";

@@ -1,0 +1,355 @@
+// The session registry: one record per controlled call, from accept to api_stop/abort/lost race. It enforces the
+// rules of PROTOCOL.md that a single request cannot: the session key (1), one component at a time (2, 3),
+// nothing after api_stop or abort (4, 5), first accept wins (6), reaccept after a reconnect (7).
+import { EventEmitter } from "node:events";
+import type { Answer, IvrApiClient, StateChange } from "../client/client";
+import { IvrApiError } from "../client/errors";
+import {
+  type ApiStartData,
+  type ApiStopData,
+  type ComponentData,
+  type ComponentStoppedBody,
+  checkRequest,
+  type DtmfBody,
+  parseParams,
+  type RequestParams,
+  type SessionRequestName,
+} from "../protocol";
+import { type ApplyOptions, type QueuedApply, type RunningComponent, Session } from "./session";
+import type { AcceptOutcome, CallInfo, ComponentResult, RegistryEvents } from "./types";
+
+export interface RegistryOptions {
+  /** Take held calls back with ivrapi_reaccept after a reconnect (default true). */
+  reaccept?: boolean;
+}
+
+export class SessionRegistry extends EventEmitter<RegistryEvents> {
+  private readonly sessions = new Map<string, Session>();
+  private readonly accepting = new Map<string, Promise<AcceptOutcome>>();
+  /** Calls that got api_stop while their accept was in flight. */
+  private readonly stoppedEarly = new Set<string>();
+  /** oId → ivrid, for component_stopped events that carry no ivrid (the seed's shape). */
+  private readonly byOId = new Map<string, string>();
+  private nextOId = 1;
+  private readonly reaccept: boolean;
+  private readonly unbind: () => void;
+
+  constructor(
+    readonly client: IvrApiClient,
+    options: RegistryOptions = {},
+  ) {
+    super();
+    this.reaccept = options.reaccept ?? true;
+    const onStart = (d: ApiStartData) => this.emit("api_start", toCall(d));
+    const onStop = (d: ApiStopData) => this.onApiStop(d);
+    const onStopped = (b: ComponentStoppedBody) => this.onComponentStopped(b);
+    const onDtmf = (b: DtmfBody) => this.onDtmf(b);
+    const onState = (c: StateChange) => this.onState(c);
+    client.on("api_start", onStart);
+    client.on("api_stop", onStop);
+    client.on("component_stopped", onStopped);
+    client.on("dtmf", onDtmf);
+    client.on("state", onState);
+    this.unbind = () => {
+      client.off("api_start", onStart);
+      client.off("api_stop", onStop);
+      client.off("component_stopped", onStopped);
+      client.off("dtmf", onDtmf);
+      client.off("state", onState);
+    };
+  }
+
+  /** The calls this connection controls now. */
+  list(): CallInfo[] {
+    return [...this.sessions.values()].map((s) => s.call);
+  }
+
+  get(ivrid: string): CallInfo | undefined {
+    return this.sessions.get(ivrid)?.call;
+  }
+
+  /** Is a component running (or being applied) on the call? */
+  isBusy(ivrid: string): boolean {
+    return this.sessions.get(ivrid)?.running !== undefined;
+  }
+
+  /**
+   * Takes control of an offered call. A call is accepted once per connection: a second accept of the same
+   * ivrid gets the first one's outcome. Losing the race is a normal outcome, not an error; transport failures
+   * (timeout, connection lost) reject.
+   */
+  accept(start: ApiStartData | CallInfo): Promise<AcceptOutcome> {
+    const call = isCall(start) ? start : toCall(start);
+    const held = this.sessions.get(call.ivrid);
+    if (held) return Promise.resolve({ accepted: true, call: held.call });
+    const inFlight = this.accepting.get(call.ivrid);
+    if (inFlight) return inFlight;
+    const p = this.doAccept(call).finally(() => {
+      this.accepting.delete(call.ivrid);
+      this.stoppedEarly.delete(call.ivrid);
+    });
+    this.accepting.set(call.ivrid, p);
+    return p;
+  }
+
+  private async doAccept(call: CallInfo): Promise<AcceptOutcome> {
+    try {
+      await this.client.request("ivrapi_accept", { key: call.key, ivrid: call.ivrid });
+    } catch (err) {
+      if (err instanceof IvrApiError && err.code === "rejected") {
+        const out: AcceptOutcome = { accepted: false, call, reason: err.message };
+        if (err.details.serverCode) out.serverCode = err.details.serverCode;
+        return out;
+      }
+      throw err;
+    }
+    if (this.stoppedEarly.has(call.ivrid))
+      return { accepted: false, call, reason: "the call ended before control was taken" };
+    this.sessions.set(call.ivrid, new Session(call));
+    this.emit("session_start", call);
+    return { accepted: true, call };
+  }
+
+  /**
+   * Runs one component on the call and resolves when it stopped (with its transferKey and results).
+   * While one runs, `busy` decides: `reject` (error, nothing sent), `queue` (sent when it stops), or `replace`
+   * (terminate it, wait for the answer, then apply).
+   */
+  async apply(ivrid: string, data: Record<string, unknown>, options: ApplyOptions = {}): Promise<ComponentResult> {
+    const s = this.require(ivrid);
+    const checked = checkRequest("ivrapi_component_apply", { qid: 0, key: s.call.key, ivrid, data });
+    if (!checked.ok) throw new IvrApiError("invalid", checked.message, { ivrid });
+    const timeoutMs = options.timeoutMs ?? 0;
+    if (!s.running) return this.run(s, checked.body.data, timeoutMs);
+    switch (options.busy ?? "reject") {
+      case "reject":
+        throw new IvrApiError("busy", `a component (oId ${s.running.oId}) already runs on call ${ivrid}`, { ivrid });
+      case "queue":
+        return this.enqueue(s, checked.body.data, timeoutMs, false);
+      case "replace":
+        return this.enqueue(s, checked.body.data, timeoutMs, true);
+    }
+  }
+
+  private enqueue(s: Session, data: ComponentData, timeoutMs: number, replace: boolean): Promise<ComponentResult> {
+    return new Promise<ComponentResult>((resolve, reject) => {
+      const item: QueuedApply = { data, timeoutMs, resolve, reject };
+      if (replace) {
+        s.queue.unshift(item);
+        // The terminate answer frees the call and drain() starts the replacement.
+        this.terminate(s.ivrid).catch((err: IvrApiError) => {
+          if (err.code === "no_component") this.drain(s);
+        });
+      } else s.queue.push(item);
+    });
+  }
+
+  private run(s: Session, data: ComponentData, timeoutMs: number): Promise<ComponentResult> {
+    return new Promise<ComponentResult>((resolve, reject) => {
+      // Our own oId on every component: it correlates component_stopped even when the event names no ivrid.
+      const oId = this.nextOId++;
+      const running: RunningComponent = {
+        oId,
+        data: { ...data, oId },
+        timeoutMs,
+        timer: undefined,
+        timedOut: false,
+        resolve,
+        reject,
+      };
+      s.running = running;
+      this.byOId.set(String(oId), s.ivrid);
+      this.sessionRequest(s, "ivrapi_component_apply", { data: running.data }).then(
+        () => {
+          if (timeoutMs > 0 && this.isActive(s, running)) {
+            running.timer = setTimeout(() => {
+              running.timedOut = true;
+              this.terminate(s.ivrid).catch((err: Error) => this.emit("warning", `apply timeout: ${err.message}`));
+            }, timeoutMs);
+          }
+        },
+        (err: IvrApiError) => this.settle(s, running, err),
+      );
+    });
+  }
+
+  private isActive(s: Session, r: RunningComponent): boolean {
+    return s.running === r || s.stopping.get(r.oId) === r;
+  }
+
+  /** Ends one component's wait (stopped, failed or lost) and lets the next queued apply go. */
+  private settle(s: Session, r: RunningComponent, outcome: ComponentResult | IvrApiError): void {
+    clearTimeout(r.timer);
+    this.byOId.delete(String(r.oId));
+    s.stopping.delete(r.oId);
+    if (s.running === r) s.running = undefined;
+    if (outcome instanceof IvrApiError) r.reject(outcome);
+    else r.resolve(outcome);
+    this.drain(s);
+  }
+
+  private drain(s: Session): void {
+    if (s.running || !this.sessions.has(s.ivrid)) return;
+    const next = s.queue.shift();
+    if (next) this.run(s, next.data, next.timeoutMs).then(next.resolve, next.reject);
+  }
+
+  /** Stops the running component; resolves on the terminate answer, after which the call is free (rule 3). */
+  async terminate(ivrid: string): Promise<Answer> {
+    const s = this.require(ivrid);
+    const r = s.running;
+    if (!r) throw new IvrApiError("no_component", `no component runs on call ${ivrid}`, { ivrid });
+    try {
+      const answer = await this.sessionRequest(s, "ivrapi_component_terminate", {});
+      if (s.running === r) {
+        // Its component_stopped may still come; until then it waits under its oId, off the call's slot.
+        s.running = undefined;
+        clearTimeout(r.timer);
+        s.stopping.set(r.oId, r);
+        this.drain(s);
+      }
+      return answer;
+    } catch (err) {
+      // The server has nothing running (it ended while we were away): stop waiting for an event that never comes.
+      if (err instanceof IvrApiError && err.details.serverCode === "no_component" && this.isActive(s, r)) {
+        this.settle(s, r, new IvrApiError("no_component", `component oId ${r.oId} is no longer running`, { ivrid }));
+      }
+      throw err;
+    }
+  }
+
+  /** Gives control back to the script; on the answer the call's state is dropped (rule 5). */
+  async abort(ivrid: string): Promise<Answer> {
+    const s = this.require(ivrid);
+    const answer = await this.sessionRequest(s, "ivrapi_abort", {});
+    this.end(s, { reason: "aborted" });
+    return answer;
+  }
+
+  /** Sends a session request with the session's key (rule 1); the one path every session request takes. */
+  sessionRequest<N extends SessionRequestName>(
+    s: Session | string,
+    name: N,
+    params: Omit<RequestParams<N>, "key" | "ivrid">,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<Answer> {
+    const session = typeof s === "string" ? this.require(s) : s;
+    const body = { ...params, key: session.call.key, ivrid: session.ivrid } as unknown as RequestParams<N>;
+    return this.client.request(name, body, opts);
+  }
+
+  private require(ivrid: string): Session {
+    const s = this.sessions.get(ivrid);
+    if (!s) throw new IvrApiError("no_session", `call ${ivrid} is not controlled by this connection`, { ivrid });
+    return s;
+  }
+
+  /** Settles everything pending on the call and forgets it: no state outlives a call. */
+  private end(s: Session, info: { reason: string; stop?: ApiStopData }): void {
+    if (this.sessions.get(s.ivrid) !== s) return;
+    this.sessions.delete(s.ivrid);
+    const err = new IvrApiError("session_ended", `call ${s.ivrid} ended (${info.reason})`, {
+      ivrid: s.ivrid,
+      reason: info.reason,
+    });
+    for (const w of s.waiters()) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    for (const r of [s.running, ...s.stopping.values()]) if (r) this.byOId.delete(String(r.oId));
+    s.running = undefined;
+    s.stopping.clear();
+    s.queue.length = 0;
+    this.emit("session_end", s.call, info);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Events from the client
+
+  private onApiStop(d: ApiStopData): void {
+    if (this.accepting.has(d.ivrid)) this.stoppedEarly.add(d.ivrid);
+    const s = this.sessions.get(d.ivrid);
+    if (s) this.end(s, { reason: d.reason ?? "script", stop: d });
+  }
+
+  private onComponentStopped(b: ComponentStoppedBody): void {
+    const ivrid = b.ivrid ?? (b.oId === undefined ? undefined : this.byOId.get(String(b.oId)));
+    const s = ivrid === undefined ? undefined : this.sessions.get(ivrid);
+    let r: RunningComponent | undefined;
+    if (s) {
+      if (b.oId === undefined) r = s.running;
+      else r = s.running?.oId === Number(b.oId) ? s.running : s.stopping.get(Number(b.oId));
+    }
+    if (!s || !r) {
+      this.emit("warning", `component_stopped that matches no component of this connection: ${JSON.stringify(b)}`);
+      return;
+    }
+    const result: ComponentResult = {
+      oId: r.oId,
+      transferKey: b.transferKey ?? "",
+      results: b.results ?? {},
+      body: b,
+      data: r.data,
+      timedOut: r.timedOut,
+    };
+    this.emit("component_stopped", s.call, result);
+    this.settle(s, r, result);
+  }
+
+  private onDtmf(b: DtmfBody): void {
+    const s = this.sessions.get(b.ivrid);
+    if (s) this.emit("dtmf", s.call, b);
+    else this.emit("warning", `ivrapi_dtmf for call ${b.ivrid}, which this connection does not control`);
+  }
+
+  private onState(c: StateChange): void {
+    if (c.state === "ready") {
+      for (const s of this.sessions.values()) if (s.status === "reaccepting") void this.takeBack(s);
+      return;
+    }
+    if (c.previous !== "ready") return;
+    for (const s of [...this.sessions.values()]) {
+      if (this.reaccept) s.status = "reaccepting";
+      else this.end(s, { reason: "connection_lost" });
+    }
+  }
+
+  private async takeBack(s: Session): Promise<void> {
+    try {
+      await this.sessionRequest(s, "ivrapi_reaccept", {});
+      if (this.sessions.get(s.ivrid) !== s) return;
+      s.status = "held";
+      this.emit("reaccepted", s.call);
+    } catch (err) {
+      // Refused (the call ended or another instance took it): the call is not ours any more.
+      if (err instanceof IvrApiError && err.code === "rejected") this.end(s, { reason: "lost" });
+      // Otherwise the socket broke again; the next "ready" retries.
+    }
+  }
+
+  /** Forgets every call and detaches from the client (the client itself is not closed). */
+  dispose(): void {
+    this.unbind();
+    for (const s of [...this.sessions.values()]) this.end(s, { reason: "closed" });
+    this.removeAllListeners();
+  }
+}
+
+function isCall(v: ApiStartData | CallInfo): v is CallInfo {
+  return "paramsRaw" in v && "start" in v;
+}
+
+export function toCall(d: ApiStartData): CallInfo {
+  const raw = d.params ?? "";
+  const parsed = parseParams(raw);
+  const call: CallInfo = {
+    ivrid: d.ivrid,
+    key: d.key,
+    params: parsed.ok ? parsed.value : raw,
+    paramsRaw: raw,
+    start: d,
+  };
+  if (!parsed.ok) call.paramsError = parsed.message;
+  if (d.state !== undefined) call.state = d.state;
+  return call;
+}

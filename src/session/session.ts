@@ -1,0 +1,51 @@
+// One controlled call: its running component, the applies waiting behind it, and the components being
+// terminated. Only the registry changes it; everything here dies with the call.
+import type { IvrApiError } from "../client/errors";
+import type { ComponentData } from "../protocol";
+import type { BusyPolicy, CallInfo, ComponentResult } from "./types";
+
+export interface RunningComponent {
+  oId: number;
+  data: ComponentData;
+  timeoutMs: number;
+  timer: NodeJS.Timeout | undefined;
+  timedOut: boolean;
+  resolve(r: ComponentResult): void;
+  reject(e: IvrApiError): void;
+}
+
+export interface QueuedApply {
+  data: ComponentData;
+  timeoutMs: number;
+  resolve(r: ComponentResult): void;
+  reject(e: IvrApiError): void;
+}
+
+export class Session {
+  /** `held`: control is ours; `reaccepting`: the socket broke and control is being taken back. */
+  status: "held" | "reaccepting" = "held";
+  /** The component that occupies the call (from the moment its apply is sent). */
+  running: RunningComponent | undefined;
+  /** Terminated components whose component_stopped has not arrived yet, by oId. */
+  readonly stopping = new Map<number, RunningComponent>();
+  readonly queue: QueuedApply[] = [];
+
+  constructor(readonly call: CallInfo) {}
+
+  get ivrid(): string {
+    return this.call.ivrid;
+  }
+
+  /** Everything still waiting on this call, for settling when it ends. */
+  *waiters(): Iterable<{ reject(e: IvrApiError): void; timer?: NodeJS.Timeout | undefined }> {
+    if (this.running) yield this.running;
+    yield* this.stopping.values();
+    yield* this.queue;
+  }
+}
+
+export interface ApplyOptions {
+  busy?: BusyPolicy;
+  /** ms after which the component is terminated (0 or absent = never). */
+  timeoutMs?: number;
+}

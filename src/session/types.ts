@@ -1,0 +1,65 @@
+// What the session registry hands out: a call as the flow sees it, and how a component ended.
+import type { ApiStartData, ApiStopData, ComponentData, ComponentStoppedBody, DtmfBody } from "../protocol";
+
+export const BUSY_POLICIES = ["reject", "queue", "replace"] as const;
+/** What apply does when a component already runs on the call (rule 2: one at a time). */
+export type BusyPolicy = (typeof BUSY_POLICIES)[number];
+
+/** A call offered by api_start, parsed once. */
+export interface CallInfo {
+  ivrid: string;
+  key: string;
+  /** params of api_start parsed as JSON (an empty object when absent). */
+  params: unknown;
+  /** params exactly as sent. */
+  paramsRaw: string;
+  /** Set when params was not valid JSON: params then holds the raw string. */
+  paramsError?: string;
+  state?: string;
+  start: ApiStartData;
+}
+
+export interface ComponentResult {
+  oId: number | string;
+  transferKey: string;
+  results: Record<string, unknown>;
+  /** The component_stopped body, whole. */
+  body: ComponentStoppedBody;
+  /** What was applied (with the oId the runtime gave it). */
+  data: ComponentData;
+  /** The apply timeout ran out and the runtime terminated the component. */
+  timedOut: boolean;
+}
+
+export type AcceptOutcome =
+  | { accepted: true; call: CallInfo }
+  /** Refused by the server: another connection won the race, or the call is gone. A normal outcome. */
+  | { accepted: false; call: CallInfo; reason: string; serverCode?: string };
+
+export interface SessionEnd {
+  /** api_stop's reason (`script`, `timeout`, `abort`…), or the runtime's own: `aborted` (our abort answered),
+   * `lost` (reaccept refused), `connection_lost` (socket broke with reaccept off), `closed` (registry disposed). */
+  reason: string;
+  stop?: ApiStopData;
+}
+
+export interface FileAnswer {
+  /** The path or link the server returned, when the answer holds one. */
+  value: string | undefined;
+  /** The answer body, whole (so an answer we cannot read still reaches the flow). */
+  body: Record<string, unknown>;
+}
+
+export interface RegistryEvents {
+  /** A call reached an API component (not yet accepted): a start node may claim it. */
+  api_start: [CallInfo];
+  /** Control was taken. */
+  session_start: [CallInfo];
+  /** Control was taken back after a reconnect. */
+  reaccepted: [CallInfo];
+  session_end: [CallInfo, SessionEnd];
+  component_stopped: [CallInfo, ComponentResult];
+  dtmf: [CallInfo, DtmfBody];
+  /** Something the flow author may want to know but that is not an error of one request. */
+  warning: [string];
+}
