@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { checkRequest, classifyResult, decode, decodeRequest, encode } from "../../src/protocol";
+
+describe("codec", () => {
+  it("encode gives one [name, body] JSON text that decodes back", () => {
+    const text = encode("ivrapi_dtmf", { key: "k", ivrid: "i1", mode: "idle", dtmf: "5" });
+    assert.deepEqual(JSON.parse(text), ["ivrapi_dtmf", { key: "k", ivrid: "i1", mode: "idle", dtmf: "5" }]);
+    const f = decode(text);
+    assert.equal(f.kind, "dtmf");
+  });
+
+  const hostile: Array<[string, string, string]> = [
+    ["not JSON", "{nope", "not_json"],
+    ["a bare number", "42", "not_frame"],
+    ["a 3-array", '["a", {}, 1]', "not_frame"],
+    ["a numeric name", "[1, {}]", "not_frame"],
+    ["an empty name", '["", {}]', "not_frame"],
+    ["an array body", '["notify", []]', "not_frame"],
+    ["a null body", '["notify", null]', "not_frame"],
+    ["notify without class", '["notify", {"type":"x","data":{}}]', "invalid_body"],
+    [
+      "api_start without ivrid",
+      '["notify", {"class":"ivrevents","type":"api_start","data":{"key":"a"}}]',
+      "invalid_body",
+    ],
+    [
+      "api_start with numeric params",
+      '["notify", {"class":"ivrevents","type":"api_start","data":{"ivrid":"x","key":"a","params":5}}]',
+      "invalid_body",
+    ],
+    ["a result without qid", '["ivrapi_accept_result", {"result":"ok"}]', "invalid_body"],
+    ["dtmf without digit", '["ivrapi_dtmf", {"ivrid":"x","mode":"idle","dtmf":""}]', "invalid_body"],
+  ];
+  for (const [what, text, code] of hostile) {
+    it(`returns a typed error for ${what}`, () => {
+      const f = decode(text);
+      assert.equal(f.kind, "error");
+      if (f.kind === "error") assert.equal(f.code, code, f.message);
+    });
+  }
+
+  it("refuses a huge frame before parsing it", () => {
+    const f = decode(`["notify", {"pad":"${"x".repeat(2048)}"}]`, { maxFrameBytes: 1024 });
+    assert.equal(f.kind, "error");
+    if (f.kind === "error") assert.equal(f.code, "too_large");
+  });
+
+  it("passes other notifications and unknown frames on, whole", () => {
+    const n = decode('["notify", {"class":"callevents","type":"dtmf","data":{"x":1}}]');
+    assert.equal(n.kind, "notify");
+    const u = decode('["something_new", {"a":1}]');
+    assert.deepEqual(u, { kind: "unknown", name: "something_new", body: { a: 1 } });
+  });
+
+  it("never throws, whatever the text (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.jsonValue().map((v) => JSON.stringify(["notify", v])),
+        ),
+        (text) => {
+          const a = decode(text);
+          const b = decodeRequest(text);
+          assert.ok(typeof a.kind === "string" && typeof b.kind === "string");
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("decodeRequest validates each request and refuses unknown names", () => {
+    assert.equal(decodeRequest('["ivrapi_accept", {"qid":1,"key":"k"}]').kind, "error");
+    assert.equal(decodeRequest('["hack", {"qid":1}]').kind, "error");
+    const ok = decodeRequest(
+      '["subscribe", {"qid":"a","id":"s","objects":"any","events":["ivrevents.*"],"expires":60}]',
+    );
+    assert.equal(ok.kind, "request");
+  });
+
+  it("checkRequest refuses component data without a numeric oType and coerces digit strings", () => {
+    const base = { qid: 1, key: "k", ivrid: "i" };
+    assert.equal(checkRequest("ivrapi_component_apply", { ...base, data: { mode: 0 } }).ok, false);
+    assert.equal(checkRequest("ivrapi_component_apply", { ...base, data: { oType: "play" } }).ok, false);
+    const r = checkRequest("ivrapi_component_apply", { ...base, data: { oType: "204", file: "x" } });
+    assert.ok(r.ok);
+    if (r.ok) assert.equal(r.body.data.oType, 204);
+  });
+});
+
+describe("result rules", () => {
+  it("reads ok, data results, errors and leaves the rest unclassified", () => {
+    assert.deepEqual(classifyResult({ qid: 1, result: "ok" }), { status: "ok" });
+    assert.deepEqual(classifyResult({ qid: 1, result: ":GS_PUB/a.wav" }), { status: "ok" });
+    assert.deepEqual(classifyResult({ qid: 1 }), { status: "ok" });
+    assert.deepEqual(classifyResult({ qid: 1, error: "nope" }), { status: "error", reason: "nope" });
+    assert.deepEqual(classifyResult({ qid: 1, error: { code: "busy", message: "a component runs" } }), {
+      status: "error",
+      reason: "a component runs",
+      code: "busy",
+    });
+    assert.deepEqual(classifyResult({ qid: 1, result: "error", code: "x", reason: "why" }), {
+      status: "error",
+      reason: "why",
+      code: "x",
+    });
+    assert.deepEqual(classifyResult({ qid: 1, result: false }), { status: "unclassified" });
+    assert.deepEqual(classifyResult({ qid: 1, result: { odd: true } }), { status: "unclassified" });
+  });
+
+  it("follows configured markers", () => {
+    const rules = { okValue: "success", reasonFields: ["why"], errorFields: ["fault"] };
+    assert.deepEqual(classifyResult({ result: "success" }, rules), { status: "ok" });
+    assert.deepEqual(classifyResult({ result: "failed", why: "x" }, rules), { status: "error", reason: "x" });
+    assert.deepEqual(classifyResult({ fault: "f" }, rules), { status: "error", reason: "f" });
+  });
+});
