@@ -1,0 +1,213 @@
+// The simulator's state and its wire output: connections, calls, the frame log, answers (with injected
+// faults), notifications, and the call lifecycle that several requests and the test API share.
+import type { EventEmitter } from "node:events";
+import { encode } from "../protocol";
+import type { FileStore } from "./files";
+import type { Call, Conn, FrameLogEntry, ResolvedOptions, SimCallInfo } from "./types";
+
+/** The log is for tests and humans; a long `npm start` session must not grow it without bound. */
+const LOG_LIMIT = 20_000;
+/** Finished calls kept for inspection (the control API lists them). */
+const ENDED_CALLS_KEPT = 200;
+
+export type ErrorCode =
+  | "not_found"
+  | "wrong_key"
+  | "not_controller"
+  | "already_accepted"
+  | "busy"
+  | "no_component"
+  | "invalid"
+  | "unknown_request"
+  | "download_failed"
+  | "bad_path"
+  | "forbidden";
+
+export function errorBody(code: ErrorCode, reason: string): { result: "error"; code: ErrorCode; reason: string } {
+  return { result: "error", code, reason };
+}
+
+export class Engine {
+  readonly conns = new Map<string, Conn>();
+  readonly calls = new Map<string, Call>();
+  readonly log: FrameLogEntry[] = [];
+  readonly delays = new Map<string, number>();
+  readonly drops = new Map<string, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly downloads = new AbortController();
+  private connSeq = 0;
+  recordSeq = 0;
+  stopped = false;
+
+  constructor(
+    readonly opts: ResolvedOptions,
+    readonly files: FileStore,
+    private readonly events: EventEmitter,
+    /** Base of public links; known only once the server listens. */
+    readonly httpUrl: () => string,
+  ) {}
+
+  get downloadSignal(): AbortSignal {
+    return this.downloads.signal;
+  }
+
+  nextConnId(): string {
+    this.connSeq += 1;
+    return `c${this.connSeq}`;
+  }
+
+  /** Every timer goes through here so stop() can clear them all. */
+  timer(ms: number, fn: () => void): NodeJS.Timeout | null {
+    if (!Number.isFinite(ms)) return null;
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        fn();
+      },
+      Math.min(Math.max(0, ms), 2_147_483_647),
+    );
+    this.timers.add(t);
+    return t;
+  }
+
+  clearTimer(t: NodeJS.Timeout | null): void {
+    if (t) {
+      clearTimeout(t);
+      this.timers.delete(t);
+    }
+  }
+
+  shutdown(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.downloads.abort();
+  }
+
+  emit(event: string, value: unknown): void {
+    this.events.emit(event, value);
+  }
+
+  record(entry: FrameLogEntry): void {
+    this.log.push(entry);
+    if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
+    this.emit("frame", entry);
+    const text = JSON.stringify(entry.body) ?? "";
+    this.opts.log(
+      `${entry.dir === "in" ? "<-" : "->"} ${entry.conn} ${entry.name} ${text.length > 300 ? `${text.slice(0, 300)}…` : text}`,
+    );
+  }
+
+  /** Sends one frame if the connection is open; false when it could not go out. */
+  send(conn: Conn | undefined, name: string, body: Record<string, unknown>): boolean {
+    if (!conn || conn.ws.readyState !== conn.ws.OPEN) return false;
+    conn.ws.send(encode(name, body));
+    this.record({ at: Date.now(), dir: "out", conn: conn.id, name, body });
+    return true;
+  }
+
+  sendRaw(conn: Conn, text: string): void {
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    conn.ws.send(text);
+    this.record({ at: Date.now(), dir: "out", conn: conn.id, name: "(raw)", body: text });
+  }
+
+  /** `<request>_result`, subject to the drop/delay faults injected for that request name. */
+  answer(conn: Conn, request: string, qid: unknown, body: Record<string, unknown>): void {
+    const frame = { qid, ...body };
+    const drops = this.drops.get(request) ?? 0;
+    if (drops > 0) {
+      this.drops.set(request, drops - 1);
+      this.opts.log(`fault: answer to ${request} (qid ${JSON.stringify(qid)}) dropped`);
+      return;
+    }
+    const delay = this.delays.get(request) ?? 0;
+    if (delay > 0) this.timer(delay, () => this.send(conn, `${request}_result`, frame));
+    else this.send(conn, `${request}_result`, frame);
+  }
+
+  /** One notify per connection, carrying the id of its first live subscription that matches. */
+  notify(cls: string, type: string, data: Record<string, unknown>): void {
+    const now = Date.now();
+    const event = `${cls}.${type}`;
+    for (const conn of this.conns.values()) {
+      for (const [id, sub] of conn.subs) {
+        if (sub.expiresAt <= now) {
+          conn.subs.delete(id);
+          continue;
+        }
+        if (sub.events.some((p) => eventMatches(p, event))) {
+          this.send(conn, "notify", { class: cls, type, eventts: now, id, data });
+          break;
+        }
+      }
+    }
+  }
+
+  controllerConn(call: Call): Conn | undefined {
+    return call.controller === null ? undefined : this.conns.get(call.controller);
+  }
+
+  note(call: Call, what: string, detail?: unknown): void {
+    call.history.push(detail === undefined ? { at: Date.now(), what } : { at: Date.now(), what, detail });
+    this.opts.log(`${call.info.ivrid}: ${what}${detail === undefined ? "" : ` ${JSON.stringify(detail)}`}`);
+    this.changed(call);
+  }
+
+  changed(call: Call): void {
+    this.emit("call", snapshot(call));
+  }
+
+  eventData(call: Call): Record<string, unknown> {
+    const { from: _from, ...wire } = call.info;
+    return { ...wire };
+  }
+
+  /**
+   * The API component's service ends: "script" = the call is over for good (ended), "abort"/"timeout" = the
+   * script goes on without API control (released). Either way the temp area goes, as the platform's does.
+   */
+  endCall(call: Call, reason: "script" | "abort" | "timeout"): void {
+    if (call.phase === "ended" || call.phase === "released") return;
+    if (call.component) {
+      this.clearTimer(call.component.timer);
+      call.component = null;
+    }
+    this.clearTimer(call.acceptTimer);
+    call.acceptTimer = null;
+    call.phase = reason === "script" ? "ended" : "released";
+    call.stopReason = reason;
+    this.files.removeTemp(call.info.ivrid);
+    call.tempFiles.clear();
+    this.notify("ivrevents", "api_stop", { ...this.eventData(call), reason });
+    this.note(call, `api_stop (${reason})`);
+    this.pruneCalls();
+  }
+
+  private pruneCalls(): void {
+    const done = [...this.calls.values()].filter((c) => c.phase === "ended" || c.phase === "released");
+    for (const c of done.slice(0, Math.max(0, done.length - ENDED_CALLS_KEPT))) this.calls.delete(c.info.ivrid);
+  }
+}
+
+/** Exact event names, or a trailing wildcard: "ivrevents.*", "*". */
+export function eventMatches(pattern: string, event: string): boolean {
+  if (pattern === "*" || pattern === event) return true;
+  return pattern.endsWith(".*") && event.startsWith(pattern.slice(0, -1));
+}
+
+export function snapshot(call: Call): SimCallInfo {
+  const c = call.component;
+  const info: SimCallInfo = {
+    ...call.info,
+    phase: call.phase,
+    controller: call.controller,
+    component: c
+      ? { oId: c.oId, oType: c.oType, data: { ...c.data }, startedAt: c.startedAt, dtmfBuffer: c.dtmfBuffer }
+      : null,
+    history: call.history.map((h) => ({ ...h })),
+    tempFiles: [...call.tempFiles],
+  };
+  if (call.stopReason !== undefined) info.stopReason = call.stopReason;
+  return info;
+}

@@ -1,0 +1,324 @@
+// The simulator's public face: one HTTP server carrying both the WebSocket Token API endpoint and the HTTP
+// side, plus the test API (place calls, press keys, inspect frames, inject faults).
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { EventEmitter } from "node:events";
+import fs from "node:fs";
+import http, { type IncomingMessage, STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { finishRunning, hangup, placeCall, pressKeys } from "./calls";
+import { Engine, snapshot } from "./engine";
+import { createFaults } from "./faults";
+import { FileStore } from "./files";
+import { handleText } from "./handlers";
+import { installRoutes, type RouteHandler, Router } from "./http";
+import type {
+  ConnectionView,
+  FrameLogEntry,
+  PlaceCallOptions,
+  ResolvedOptions,
+  SimCallInfo,
+  SimFaults,
+  SimulatorOptions,
+} from "./types";
+import { type FrameMatch, waitForFrame } from "./wait";
+
+export const WS_BASE_PATH = "/ws/token/v1";
+
+function resolveOptions(o: SimulatorOptions): ResolvedOptions {
+  return {
+    host: o.host ?? "127.0.0.1",
+    port: o.port ?? 0,
+    token: o.token ?? randomBytes(16).toString("hex"),
+    acceptTimeoutMs: o.acceptTimeoutMs ?? 30_000,
+    linkTtlMs: o.linkTtlMs ?? 300_000,
+    capabilities: [...(o.capabilities ?? ["ivrapi", "subscr"])],
+    componentStoppedIvrid: o.componentStoppedIvrid ?? false,
+    durations: { ...(o.durations ?? {}) },
+    manual: o.manual ?? false,
+    log: o.log ?? (() => {}),
+  };
+}
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function rawText(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
+
+export class Simulator extends EventEmitter {
+  readonly token: string;
+  readonly faults: SimFaults;
+  private readonly engine: Engine;
+  private readonly server: http.Server;
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  private readonly router = new Router();
+  private readonly faultHost: { engine: Engine; rejectStatus: number | null };
+  private boundPort = 0;
+  private stopping: Promise<void> | undefined;
+  private restartWait: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+
+  private constructor(
+    private readonly opts: ResolvedOptions,
+    private readonly filesDir: string,
+    private readonly ownDir: boolean,
+  ) {
+    super();
+    this.token = opts.token;
+    this.engine = new Engine(opts, new FileStore(filesDir), this, () => this.httpUrl);
+    this.faultHost = { engine: this.engine, rejectStatus: null };
+    this.faults = createFaults(this.faultHost);
+    this.server = http.createServer((req, res) => this.router.handle(req, res));
+    this.server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
+    installRoutes(this.router, this.engine, () => ({
+      wsUrl: this.wsUrl,
+      httpUrl: this.httpUrl,
+      tokenHint: this.token.length > 6 ? `${this.token.slice(0, 2)}***` : "***",
+      capabilities: [...opts.capabilities],
+      calls: this.engine.calls.size,
+      connections: this.engine.conns.size,
+    }));
+  }
+
+  static async start(options: SimulatorOptions = {}): Promise<Simulator> {
+    const opts = resolveOptions(options);
+    const ownDir = options.filesDir === undefined;
+    const dir = options.filesDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "ivrapi-sim-"));
+    const sim = new Simulator(opts, dir, ownDir);
+    try {
+      await sim.listen(opts.port);
+    } catch (err) {
+      await sim.stop();
+      throw err;
+    }
+    opts.log(`listening: ${sim.wsUrl} (ws), ${sim.httpUrl} (http)`);
+    return sim;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  private get urlHost(): string {
+    const h = this.opts.host;
+    if (h === "0.0.0.0" || h === "::" || h === "") return "127.0.0.1";
+    return h.includes(":") ? `[${h}]` : h;
+  }
+
+  get wsUrl(): string {
+    return `ws://${this.urlHost}:${this.boundPort}${WS_BASE_PATH}`;
+  }
+
+  get httpUrl(): string {
+    return `http://${this.urlHost}:${this.boundPort}`;
+  }
+
+  get log(): FrameLogEntry[] {
+    return this.engine.log;
+  }
+
+  private listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        this.server.off("listening", onListening);
+        const msg =
+          err.code === "EADDRINUSE"
+            ? `port ${port} on ${this.opts.host} is already in use`
+            : `cannot listen on ${this.opts.host}:${port}: ${err.message}`;
+        reject(Object.assign(new Error(msg), { code: err.code }));
+      };
+      const onListening = (): void => {
+        this.server.off("error", onError);
+        const addr = this.server.address();
+        this.boundPort = typeof addr === "object" && addr ? addr.port : port;
+        resolve();
+      };
+      this.server.once("error", onError);
+      this.server.once("listening", onListening);
+      this.server.listen({ port, host: this.opts.host });
+    });
+  }
+
+  private closeServer(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) {
+        this.server.closeAllConnections();
+        resolve();
+        return;
+      }
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    const refuse = (status: number, text: string): void => {
+      const reason = STATUS_CODES[status] ?? "Error";
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+          `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+      );
+    };
+    if (this.faultHost.rejectStatus !== null) {
+      refuse(this.faultHost.rejectStatus, "upgrade refused (injected fault)\n");
+      return;
+    }
+    const { pathname } = new URL(req.url ?? "/", "http://sim.invalid");
+    let token: string | undefined;
+    let by: "path" | "header";
+    if (pathname.startsWith(`${WS_BASE_PATH}/`) && pathname.length > WS_BASE_PATH.length + 1) {
+      by = "path";
+      try {
+        token = decodeURIComponent(pathname.slice(WS_BASE_PATH.length + 1));
+      } catch {
+        token = undefined;
+      }
+    } else if (pathname === WS_BASE_PATH || pathname === `${WS_BASE_PATH}/`) {
+      by = "header";
+      const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "");
+      token = m?.[1]?.trim();
+    } else {
+      refuse(404, "not found: the token API lives at /ws/token/v1/TOKEN\n");
+      return;
+    }
+    if (token === undefined || !sameToken(token, this.token)) {
+      this.opts.log(`upgrade refused: ${token === undefined ? "no token" : "wrong token"} (${by})`);
+      refuse(401, "unauthorized: missing or wrong token\n");
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, by));
+  }
+
+  private accept(ws: WebSocket, socket: Socket, authorizedBy: "path" | "header"): void {
+    const engine = this.engine;
+    const id = engine.nextConnId();
+    const conn = {
+      id,
+      ws,
+      socket,
+      authorizedBy,
+      sessionid: randomBytes(8).toString("hex"),
+      subs: new Map(),
+      frozen: false,
+    };
+    engine.conns.set(id, conn);
+    ws.on("message", (data, isBinary) => {
+      const buf = rawText(data);
+      if (isBinary) {
+        engine.record({ at: Date.now(), dir: "in", conn: id, name: "(binary)", body: { bytes: buf.length } });
+        return;
+      }
+      try {
+        handleText(engine, conn, buf.toString("utf8"));
+      } catch (err) {
+        // A bug here must cost one frame, not the simulator.
+        this.opts.log(`error handling a frame from ${id}: ${(err as Error).stack ?? String(err)}`);
+      }
+    });
+    ws.on("error", (err) => this.opts.log(`${id} socket error: ${err.message}`));
+    ws.on("close", () => {
+      if (engine.conns.get(id) === conn) engine.conns.delete(id);
+      this.opts.log(`${id} disconnected`);
+      this.emit("disconnection", { id });
+    });
+    this.opts.log(`${id} connected (token in ${authorizedBy === "path" ? "path" : "Authorization header"})`);
+    this.emit("connection", { id });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.engine.shutdown();
+      if (this.restartWait) {
+        clearTimeout(this.restartWait.timer);
+        this.restartWait.resolve();
+      }
+      this.dropConnections();
+      this.wss.close();
+      await this.closeServer();
+      this.engine.files.clearLinks();
+      fs.rmSync(this.ownDir ? this.filesDir : path.join(this.filesDir, "temp"), { recursive: true, force: true });
+      if (this.boundPort !== 0) this.opts.log("stopped");
+    })();
+    return this.stopping;
+  }
+
+  async restart(opts: { downMs?: number } = {}): Promise<void> {
+    this.dropConnections();
+    await this.closeServer();
+    this.opts.log(`down for ${opts.downMs ?? 0} ms`);
+    const downMs = opts.downMs ?? 0;
+    if (downMs > 0) {
+      await new Promise<void>((resolve) => {
+        this.restartWait = { timer: setTimeout(resolve, downMs), resolve };
+      });
+      this.restartWait = undefined;
+    }
+    if (this.stopping) return;
+    await this.listen(this.boundPort);
+    this.opts.log(`listening again on ${this.httpUrl}`);
+  }
+
+  dropConnections(): void {
+    for (const conn of [...this.engine.conns.values()]) {
+      this.engine.conns.delete(conn.id);
+      conn.ws.terminate();
+    }
+  }
+
+  placeCall(opts: PlaceCallOptions = {}): SimCallInfo {
+    return snapshot(placeCall(this.engine, opts));
+  }
+
+  pressKeys(ivrid: string, digits: string): void {
+    pressKeys(this.engine, ivrid, digits);
+  }
+
+  hangup(ivrid: string): void {
+    hangup(this.engine, ivrid);
+  }
+
+  finishComponent(ivrid: string, transferKey?: string, results?: Record<string, unknown>): void {
+    finishRunning(this.engine, ivrid, transferKey, results);
+  }
+
+  getCall(ivrid: string): SimCallInfo | undefined {
+    const call = this.engine.calls.get(ivrid);
+    return call ? snapshot(call) : undefined;
+  }
+
+  calls(): SimCallInfo[] {
+    return [...this.engine.calls.values()].map(snapshot);
+  }
+
+  connections(): ConnectionView[] {
+    const now = Date.now();
+    return [...this.engine.conns.values()].map((c) => ({
+      id: c.id,
+      subscriptions: [...c.subs.values()]
+        .filter((s) => s.expiresAt > now)
+        .map((s) => ({ ...s, events: [...s.events] })),
+      authorizedBy: c.authorizedBy,
+    }));
+  }
+
+  waitForFrame(match: FrameMatch, timeoutMs = 5000): Promise<FrameLogEntry> {
+    return waitForFrame(this, this.engine.log, match, timeoutMs);
+  }
+
+  clearLog(): void {
+    this.engine.log.length = 0;
+  }
+
+  /** Extends the HTTP side (the softphone page adds itself here); later routes win over earlier ones. */
+  addRoute(method: string, pattern: RegExp, handler: RouteHandler): void {
+    this.router.add(method, pattern, handler);
+  }
+}
