@@ -67,7 +67,8 @@ export class Simulator extends EventEmitter {
 
   private constructor(
     private readonly opts: ResolvedOptions,
-    private readonly filesDir: string,
+    /** Where static storage and temp areas live (a fresh temp dir unless options.filesDir was given). */
+    readonly filesDir: string,
     private readonly ownDir: boolean,
   ) {
     super();
