@@ -1,0 +1,63 @@
+// msg.ivr: the call as it travels through a flow. Start and dtmf nodes make it; action nodes read the ivrid
+// from it to find the live call on their connection.
+import { z } from "zod";
+import type { CallInfo, ComponentResult } from "../../session/types";
+import { FlowError } from "./errors";
+
+export interface IvrMsg {
+  ivrid: string;
+  key: string;
+  callid?: string;
+  cid?: string;
+  componentid?: number | string;
+  componentname?: string;
+  state?: string;
+  /** api_start params, parsed (the raw string when it was not JSON). */
+  params: unknown;
+  paramsRaw: string;
+  ivrts?: number;
+  sm_id?: string;
+  /** Id of the ivrapi-connection node that controls the call. */
+  connection: string;
+  transferKey?: string;
+  oId?: number | string;
+  timedOut?: boolean;
+  reason?: string;
+}
+
+export function toIvr(call: CallInfo, connection: string): IvrMsg {
+  const s = call.start;
+  const ivr: IvrMsg = { ivrid: call.ivrid, key: call.key, params: call.params, paramsRaw: call.paramsRaw, connection };
+  if (s.callid !== undefined) ivr.callid = s.callid;
+  if (s.cid !== undefined) ivr.cid = s.cid;
+  if (s.componentid !== undefined) ivr.componentid = s.componentid;
+  if (s.componentname !== undefined) ivr.componentname = s.componentname;
+  if (call.state !== undefined) ivr.state = call.state;
+  if (s.ivrts !== undefined) ivr.ivrts = s.ivrts;
+  if (s.sm_id !== undefined) ivr.sm_id = s.sm_id;
+  return ivr;
+}
+
+/** msg.ivr after a component stopped: the same call plus how the component ended. */
+export function withResult(ivr: IvrMsg, result: ComponentResult): IvrMsg {
+  return { ...ivr, transferKey: result.transferKey, oId: result.oId, timedOut: result.timedOut };
+}
+
+const IvrRef = z.looseObject({ ivrid: z.string().min(1), connection: z.string().optional() });
+
+/** The ivrid a msg names, or a clear error when it names none. */
+export function ivridOf(msg: Record<string, unknown>): string {
+  const parsed = IvrRef.safeParse(msg.ivr);
+  if (!parsed.success) {
+    throw new FlowError(
+      "no_call",
+      "msg.ivr does not name a call (msg.ivr.ivrid missing): wire this node after an ivr start or on dtmf node",
+    );
+  }
+  return parsed.data.ivrid;
+}
+
+/** Whether the msg carries msg.ivr at all (the file node works without a call for static uploads). */
+export function hasIvr(msg: Record<string, unknown>): boolean {
+  return msg.ivr !== undefined && msg.ivr !== null;
+}

@@ -1,0 +1,130 @@
+// The saved shape of each node (what the editor writes into flows.json), its migrations, and the zod schema
+// that turns it into typed settings. The editor writes numbers as strings and old flows may lack fields:
+// both are handled here, once, so a node never crashes on its own config.
+import { z } from "zod";
+import { BUSY_POLICIES } from "../../session/types";
+import { type Migration, migrate, type RawConfig, withDefaults } from "./migrate";
+
+const text = z.preprocess((v) => (v === undefined || v === null ? "" : String(v)), z.string());
+const flag = (def: boolean) =>
+  z.preprocess(
+    (v) => (v === "true" ? true : v === "false" ? false : v === undefined || v === "" ? def : v),
+    z.boolean(),
+  );
+const num = (def: number, min: number) =>
+  z.preprocess((v) => (v === undefined || v === null || v === "" ? def : Number(v)), z.number().min(min));
+const typed = <const T extends readonly [string, ...string[]]>(types: T, def: T[number]) =>
+  z.preprocess((v) => (v === undefined || v === "" ? def : v), z.enum(types));
+
+/** Value types a typedInput of the file node may hold. */
+export const PROPERTY_TYPES = ["str", "msg", "flow", "global", "env", "jsonata"] as const;
+
+// ---------------------------------------------------------------------------------------------
+
+export const CONNECTION_DEFAULTS = {
+  url: "ws://127.0.0.1:8765/ws/token/v1",
+  tokenMode: "path",
+  requestTimeout: 10000,
+  subscriptionTtl: 3600,
+  reaccept: true,
+  rejectUnauthorized: true,
+};
+export const ConnectionConfig = z.object({
+  name: text,
+  url: text.pipe(z.string().min(1, "url is empty")),
+  tokenMode: z.enum(["path", "header"]),
+  requestTimeout: num(10000, 1).pipe(z.number().int()),
+  subscriptionTtl: num(3600, 1).pipe(z.number().int()),
+  reaccept: flag(true),
+  rejectUnauthorized: flag(true),
+});
+export type ConnectionConfig = z.output<typeof ConnectionConfig>;
+
+export const StartConfig = z.object({ name: text, key: text, componentName: text });
+export type StartConfig = z.output<typeof StartConfig>;
+
+export const APPLY_DATA_TYPES = ["json", "msg", "jsonata"] as const;
+export const ApplyConfig = z.object({
+  name: text,
+  data: text,
+  dataType: typed(APPLY_DATA_TYPES, "json"),
+  transferKeys: z.array(z.string().trim().min(1, "a transferKey is empty")),
+  busy: typed(BUSY_POLICIES, "reject"),
+  /** Seconds; 0 = no limit. */
+  timeout: num(0, 0),
+});
+export type ApplyConfig = z.output<typeof ApplyConfig>;
+
+export const DTMF_MODES = ["any", "idle", "component"] as const;
+export const DtmfConfig = z.object({ name: text, mode: typed(DTMF_MODES, "any") });
+export type DtmfConfig = z.output<typeof DtmfConfig>;
+
+export const FILE_ACTIONS = ["temp", "static", "link"] as const;
+export const FileConfig = z.object({
+  name: text,
+  action: typed(FILE_ACTIONS, "temp"),
+  url: text,
+  urlType: typed(PROPERTY_TYPES, "str"),
+  destpath: text,
+  destpathType: typed(PROPERTY_TYPES, "str"),
+  path: text,
+  pathType: typed(PROPERTY_TYPES, "str"),
+});
+export type FileConfig = z.output<typeof FileConfig>;
+
+export const PlainConfig = z.object({ name: text });
+
+// ---------------------------------------------------------------------------------------------
+// Migrations (index i: version i → i + 1). Version 1 is the first released shape; version 0 is a config
+// written by hand or by a pre-release, which may lack fields or hold transferKeys as one comma-separated text.
+
+const transferKeysAsList: Migration = (c) => {
+  const keys = c.transferKeys;
+  if (typeof keys === "string") {
+    return {
+      ...c,
+      transferKeys: keys
+        .split(",")
+        .map((k) => k.trim())
+        .filter(Boolean),
+    };
+  }
+  if (Array.isArray(keys)) return { ...c, transferKeys: keys.map((k) => (typeof k === "object" && k ? k.k : k)) };
+  return { ...c, transferKeys: [] };
+};
+
+export const MIGRATIONS: Record<string, readonly Migration[]> = {
+  "ivrapi-connection": [withDefaults(CONNECTION_DEFAULTS)],
+  "ivrapi-start": [withDefaults({ key: "", componentName: "" })],
+  "ivrapi-apply": [
+    (c) => transferKeysAsList(withDefaults({ data: '{"oType":201}', dataType: "json", busy: "reject", timeout: 0 })(c)),
+  ],
+  "ivrapi-terminate": [withDefaults({})],
+  "ivrapi-dtmf": [withDefaults({ mode: "any" })],
+  "ivrapi-file": [
+    withDefaults({
+      action: "temp",
+      urlType: "str",
+      destpathType: "str",
+      pathType: "str",
+      url: "",
+      destpath: "",
+      path: "",
+    }),
+  ],
+  "ivrapi-abort": [withDefaults({})],
+};
+
+export const CURRENT_VERSION = 1;
+
+/** Migrates a node's saved config and parses it; throws a readable message on a config it cannot use. */
+export function readConfig<S extends z.ZodType>(type: string, raw: RawConfig, schema: S): z.output<S> {
+  const { config } = migrate(raw, MIGRATIONS[type] ?? []);
+  const parsed = schema.safeParse(config);
+  if (!parsed.success) {
+    throw new Error(
+      `invalid settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,84 @@
+// What every flow node does with its connection: find it, register, mirror its state in the status, and on
+// close remove every listener and deregister (the last one out closes the socket).
+import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from "node-red";
+import type { ConnectionHub, HubEvents } from "../connection/hub";
+import { FlowError, toFlowError } from "./errors";
+import { Events } from "./events";
+import { StatusView } from "./status";
+
+const MISSING_KEY = "node-red-contrib-ivrapi/ivrapi-connection:ivrapi-connection.status.missing";
+
+export interface ConnectionNode extends Node {
+  hub: ConnectionHub;
+}
+
+export interface Attached {
+  hub: ConnectionHub;
+  events: Events<HubEvents>;
+  status: StatusView;
+  /** False once the node is closing: late answers must not send into a stopped flow. */
+  readonly live: boolean;
+}
+
+/**
+ * Binds a flow node to its ivrapi-connection. Returns undefined (with a red status and an error on every
+ * input) when the node has no usable connection, so a half-configured flow never crashes.
+ */
+export function attach(RED: NodeAPI, node: Node, connectionId: unknown, onClose?: () => void): Attached | undefined {
+  const conn = typeof connectionId === "string" ? (RED.nodes.getNode(connectionId) as ConnectionNode | null) : null;
+  if (!conn?.hub) {
+    // A full catalog key: the editor translates it into the browser's language.
+    node.status({ fill: "red", shape: "dot", text: MISSING_KEY });
+    node.on("input", (_msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) => {
+      done(new FlowError("no_connection", "no ivrapi connection is configured for this node"));
+    });
+    return undefined;
+  }
+  const hub = conn.hub;
+  const events = new Events<HubEvents>(hub);
+  const status = new StatusView(node, hub.link);
+  let live = true;
+  events.on("link", (link) => status.setLink(link));
+  void hub.register(node.id);
+  node.on("close", (_removed: boolean, done: () => void) => {
+    live = false;
+    events.removeAll();
+    onClose?.();
+    hub.deregister(node.id).then(done, done);
+  });
+  return {
+    hub,
+    events,
+    status,
+    get live() {
+      return live;
+    },
+  };
+}
+
+export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
+
+/**
+ * The input handler of an action node: the work is async, and whatever it throws reaches done(err) with a
+ * code (so Catch nodes fire), masked, and never crashes the runtime.
+ */
+export function onInput(
+  node: Node,
+  at: Attached,
+  work: (msg: NodeMessageInFlow & Record<string, unknown>, send: Send) => Promise<void>,
+): void {
+  node.on("input", (msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void) => {
+    // A late answer (the node was closed meanwhile) must not send into a stopped flow.
+    const guarded: Send = (m) => {
+      if (at.live) send(m);
+    };
+    work(msg as NodeMessageInFlow & Record<string, unknown>, guarded).then(
+      () => {
+        if (at.live) done();
+      },
+      (err: unknown) => {
+        if (at.live) done(toFlowError(err, (s) => at.hub.mask(s)));
+      },
+    );
+  });
+}

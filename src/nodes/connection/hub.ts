@@ -1,0 +1,207 @@
+// The runtime side of an ivrapi-connection node: ONE IvrApiClient + SessionRegistry, opened when the first flow
+// node registers and closed when the last one leaves (full and partial deploys alike). Flow nodes listen to
+// this hub, never to the client, so the client can be replaced after a close without stale listeners.
+// No Node-RED import: the config node module passes in its logger and translator.
+import { EventEmitter } from "node:events";
+import type { IvrApiClient, StateChange } from "../../client/client";
+import type { Logger } from "../../client/options";
+import type { DtmfBody } from "../../protocol";
+import type { SessionRegistry } from "../../session/registry";
+import type { CallInfo, ComponentResult, SessionEnd } from "../../session/types";
+import { FlowError } from "../common/errors";
+import type { LinkState, LinkView } from "../common/status";
+import { pickStart, type StartClaim } from "./dispatch";
+
+export interface HubEvents {
+  link: [LinkView];
+  session_start: [CallInfo];
+  /** The third argument is the id of the ivr start node that accepted the call, when one did. */
+  session_end: [CallInfo, SessionEnd, string | undefined];
+  reaccepted: [CallInfo, string | undefined];
+  dtmf: [CallInfo, DtmfBody];
+  component_stopped: [CallInfo, ComponentResult];
+}
+
+export interface HubDeps {
+  /** Builds the client and its registry (settings already checked), or throws a readable error. */
+  open(): { client: IvrApiClient; registry: SessionRegistry };
+  log: Logger;
+  /** Translates a key of the connection's message catalog. */
+  t(key: string): string;
+  /** Masks the token out of a text. */
+  mask(text: string): string;
+}
+
+const LINK_OF: Record<IvrApiClient["state"], LinkState> = {
+  idle: "connecting",
+  connecting: "connecting",
+  ready: "connected",
+  unauthorized: "unauthorized",
+  disconnected: "disconnected",
+  closed: "closed",
+};
+
+export class ConnectionHub extends EventEmitter<HubEvents> {
+  private readonly users = new Set<string>();
+  private starts: StartClaim[] = [];
+  /** ivrid → id of the ivr start node that holds it: survives a partial redeploy of that node (same id). */
+  private readonly owners = new Map<string, string>();
+  private current: { client: IvrApiClient; registry: SessionRegistry; unbind: () => void } | undefined;
+  private invalid: string | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly id: string,
+    private readonly deps: HubDeps,
+  ) {
+    super();
+    this.setMaxListeners(0); // one set of listeners per flow node; a big flow is not a leak
+  }
+
+  get client(): IvrApiClient | undefined {
+    return this.current?.client;
+  }
+
+  get registry(): SessionRegistry | undefined {
+    return this.current?.registry;
+  }
+
+  /** The registry, or an error a node can hand to done(). */
+  requireRegistry(): SessionRegistry {
+    const r = this.current?.registry;
+    if (!r) throw new FlowError("not_connected", `the connection is ${this.link.state}`);
+    return r;
+  }
+
+  get link(): LinkView {
+    if (this.invalid !== undefined)
+      return { state: "invalid", text: `${this.deps.t("status.invalid")}: ${this.invalid}` };
+    const state = this.current ? LINK_OF[this.current.client.state] : "closed";
+    return { state, text: this.deps.t(`status.${state}`) };
+  }
+
+  /** Masks the token out of a text on its way to a status, log or error. */
+  mask(text: string): string {
+    return this.deps.mask(text);
+  }
+
+  get userCount(): number {
+    return this.users.size;
+  }
+
+  /** A flow node starts using the connection; the first one opens it. */
+  async register(userId: string): Promise<void> {
+    this.users.add(userId);
+    if (this.closing) await this.closing;
+    if (this.users.has(userId) && !this.current && this.invalid === undefined) this.openClient();
+  }
+
+  /** A flow node stops using it; the last one closes it (a partial deploy reopens with the next register). */
+  async deregister(userId: string): Promise<void> {
+    this.users.delete(userId);
+    this.starts = this.starts.filter((s) => s.id !== userId);
+    if (this.users.size === 0) await this.shutdown();
+  }
+
+  addStart(claim: StartClaim): void {
+    this.starts = [...this.starts.filter((s) => s.id !== claim.id), claim];
+  }
+
+  /** How many calls an ivr start node holds now. */
+  heldBy(startId: string): number {
+    let n = 0;
+    for (const owner of this.owners.values()) if (owner === startId) n++;
+    return n;
+  }
+
+  ownerOf(ivrid: string): string | undefined {
+    return this.owners.get(ivrid);
+  }
+
+  private openClient(): void {
+    let opened: { client: IvrApiClient; registry: SessionRegistry };
+    try {
+      opened = this.deps.open();
+    } catch (err) {
+      this.invalid = this.deps.mask(err instanceof Error ? err.message : String(err));
+      this.deps.log.error(this.invalid);
+      this.emit("link", this.link);
+      return;
+    }
+    const { client, registry } = opened;
+    const onState = (c: StateChange) => {
+      if (c.error) this.deps.log.debug(`connection ${c.state}: ${this.deps.mask(c.error)}`);
+      this.emit("link", this.link);
+    };
+    const onStray = (s: { what: string }) => this.deps.log.debug(`ignored from the server: ${s.what}`);
+    const onStart = (call: CallInfo) => void this.offer(call);
+    const onSessionStart = (call: CallInfo) => this.emit("session_start", call);
+    const onEnd = (call: CallInfo, end: SessionEnd) => {
+      const owner = this.owners.get(call.ivrid);
+      this.owners.delete(call.ivrid);
+      this.emit("session_end", call, end, owner);
+    };
+    const onReaccepted = (call: CallInfo) => this.emit("reaccepted", call, this.owners.get(call.ivrid));
+    const onDtmf = (call: CallInfo, b: DtmfBody) => this.emit("dtmf", call, b);
+    const onStopped = (call: CallInfo, r: ComponentResult) => this.emit("component_stopped", call, r);
+    const onWarning = (w: string) => this.deps.log.debug(this.deps.mask(w));
+    client.on("state", onState);
+    client.on("stray", onStray);
+    registry.on("api_start", onStart);
+    registry.on("session_start", onSessionStart);
+    registry.on("session_end", onEnd);
+    registry.on("reaccepted", onReaccepted);
+    registry.on("dtmf", onDtmf);
+    registry.on("component_stopped", onStopped);
+    registry.on("warning", onWarning);
+    const unbind = () => {
+      client.off("state", onState);
+      client.off("stray", onStray);
+      // The registry's own listeners go with registry.dispose().
+    };
+    this.current = { client, registry, unbind };
+    client.start();
+    this.emit("link", this.link);
+  }
+
+  /** api_start: exactly one matching ivr start node gets the call (see dispatch.ts), and accepts it. */
+  private async offer(call: CallInfo): Promise<void> {
+    const claim = pickStart(this.starts, call);
+    const registry = this.current?.registry;
+    if (!claim || !registry) {
+      this.deps.log.debug(`call ${call.ivrid} (key "${call.key}"): no ivr start node matches it; left to others`);
+      return;
+    }
+    this.owners.set(call.ivrid, claim.id);
+    try {
+      const out = await registry.accept(call);
+      if (out.accepted) {
+        claim.accepted(out.call);
+        return;
+      }
+      this.owners.delete(call.ivrid);
+      claim.lost(call, this.deps.mask(out.reason));
+    } catch (err) {
+      this.owners.delete(call.ivrid);
+      claim.failed(call, err);
+    }
+  }
+
+  /** Closes the client and forgets every call (their state belongs to this client). */
+  async shutdown(): Promise<void> {
+    if (this.closing) return this.closing;
+    const cur = this.current;
+    this.current = undefined;
+    this.owners.clear();
+    if (!cur) return;
+    this.closing = (async () => {
+      cur.unbind();
+      cur.registry.dispose();
+      await cur.client.close();
+    })().finally(() => {
+      this.closing = undefined;
+    });
+    await this.closing;
+    this.emit("link", this.link);
+  }
+}

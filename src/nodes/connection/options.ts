@@ -1,0 +1,18 @@
+// Small helpers of the connection node kept apart from its module (which may only `export =`).
+import { maskSecret } from "../../client/errors";
+import type { ClientOptionsInput } from "../../client/options";
+
+/**
+ * Client options from settings.js (`ivrapiClient: {...}`): the ASSUMED protocol defaults (result markers,
+ * keep-alive, backoff) a user may need to match a real server, without a field in every editor dialog.
+ */
+export function advancedOptions(settings: unknown): Partial<ClientOptionsInput> {
+  const raw = (settings as { ivrapiClient?: unknown } | undefined)?.ivrapiClient;
+  if (!raw || typeof raw !== "object") return {};
+  const { url: _u, token: _t, ...rest } = raw as Record<string, unknown>;
+  return rest as Partial<ClientOptionsInput>;
+}
+
+export function tokenMask(token: string | undefined): (text: string) => string {
+  return (text) => (token ? maskSecret(maskSecret(text, token), encodeURIComponent(token)) : text);
+}

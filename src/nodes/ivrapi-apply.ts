@@ -1,0 +1,96 @@
+// apply component: runs one component on the call in msg.ivr and sends the msg out of the port named by the
+// component's transferKey (the last port takes every other key). The runtime enforces one component at a
+// time per call; `busy` picks what happens when one already runs.
+import type { Node, NodeAPI, NodeDef } from "node-red";
+import { ComponentData } from "../protocol";
+import { type IvrMsg, ivridOf, withResult } from "./common/call-msg";
+import { ApplyConfig, readConfig } from "./common/configs";
+import { FlowError } from "./common/errors";
+import { attach, onInput } from "./common/flow-node";
+
+type Resolver = (msg: Record<string, unknown>) => Promise<unknown>;
+
+export = (RED: NodeAPI) => {
+  function IvrApplyNode(this: Node, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const raw = def as unknown as Record<string, unknown>;
+    let cfg: ApplyConfig;
+    let resolve: Resolver;
+    try {
+      cfg = readConfig("ivrapi-apply", raw, ApplyConfig);
+      resolve = dataResolver(RED, this, cfg);
+    } catch (err) {
+      const text = (err as Error).message;
+      this.error(text);
+      this.status({ fill: "red", shape: "dot", text: "ivrapi-apply.status.invalid" });
+      this.on("input", (_m: unknown, _s: unknown, done: (e?: Error) => void) => done(new FlowError("invalid", text)));
+      return;
+    }
+    const at = attach(RED, this, raw.connection);
+    if (!at) return;
+    const { hub, status } = at;
+    const keys = cfg.transferKeys;
+    const timeoutMs = Math.round(cfg.timeout * 1000);
+    /** The applies this node has in flight (running or queued), for the status. */
+    const running = new Set<{ oType: number }>();
+
+    const showRunning = () => {
+      if (running.size === 0) return status.setOwn(undefined);
+      const what = running.size === 1 ? `oType ${[...running][0]?.oType}` : `${running.size}`;
+      status.setOwn({ text: RED._("ivrapi-apply.status.running", { what }), fill: "blue", shape: "dot" });
+    };
+
+    onInput(this, at, async (msg, send) => {
+      const ivrid = ivridOf(msg);
+      const registry = hub.requireRegistry();
+      const checked = ComponentData.safeParse(await resolve(msg));
+      if (!checked.success) {
+        const why = checked.error.issues.map((i) => `${i.path.join(".") || "data"}: ${i.message}`).join("; ");
+        throw new FlowError("invalid", `component data is not valid (it needs a numeric oType, e.g. 204): ${why}`);
+      }
+      const mine = { oType: checked.data.oType };
+      running.add(mine);
+      showRunning();
+      try {
+        const result = await registry.apply(ivrid, checked.data, { busy: cfg.busy, timeoutMs });
+        msg.payload = result.results;
+        msg.ivr = withResult((msg.ivr ?? { ivrid }) as IvrMsg, result);
+        const index = keys.indexOf(result.transferKey);
+        const out: Array<typeof msg | null> = new Array(keys.length + 1).fill(null);
+        out[index >= 0 ? index : keys.length] = msg;
+        send(out);
+      } finally {
+        running.delete(mine);
+        showRunning();
+      }
+    });
+  }
+  RED.nodes.registerType("ivrapi-apply", IvrApplyNode);
+};
+
+/** How this node gets its component data: fixed JSON (parsed once), a msg property, or a JSONata expression. */
+function dataResolver(RED: NodeAPI, node: Node, cfg: ApplyConfig): Resolver {
+  switch (cfg.dataType) {
+    case "json": {
+      let fixed: unknown;
+      try {
+        fixed = JSON.parse(cfg.data || "{}");
+      } catch (err) {
+        throw new Error(`data is not valid JSON: ${(err as Error).message}`);
+      }
+      return async () => structuredClone(fixed);
+    }
+    case "msg":
+      return async (msg) => RED.util.getMessageProperty(msg as never, cfg.data || "payload");
+    default: {
+      const expr = RED.util.prepareJSONataExpression(cfg.data, node);
+      return (msg) =>
+        new Promise((ok, fail) => {
+          RED.util.evaluateJSONataExpression(expr, msg as never, (err, value) => {
+            if (err) fail(new FlowError("invalid", `data expression failed: ${err.message}`));
+            else ok(value);
+          });
+        });
+    }
+  }
+}

@@ -1,0 +1,40 @@
+// on dtmf: a source node. Every key pressed on a call this connection controls becomes a msg (payload = the
+// digit, msg.ivr = the call), filtered by mode: while idle (no component), while a component runs, or any.
+import type { Node, NodeAPI, NodeDef } from "node-red";
+import { toIvr } from "./common/call-msg";
+import { DtmfConfig, readConfig } from "./common/configs";
+import { attach } from "./common/flow-node";
+
+export = (RED: NodeAPI) => {
+  function IvrDtmfNode(this: Node, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const raw = def as unknown as Record<string, unknown>;
+    let cfg: DtmfConfig;
+    try {
+      cfg = readConfig("ivrapi-dtmf", raw, DtmfConfig);
+    } catch (err) {
+      this.error((err as Error).message);
+      this.status({ fill: "red", shape: "dot", text: "ivrapi-dtmf.status.invalid" });
+      return;
+    }
+    const at = attach(RED, this, raw.connection);
+    if (!at) return;
+    const { hub, events, status } = at;
+    events.on("dtmf", (call, body) => {
+      if (cfg.mode !== "any" && body.mode !== cfg.mode) return;
+      const ivr = toIvr(call, hub.id);
+      if (body.oId !== undefined) ivr.oId = body.oId;
+      status.setOwn({ text: RED._("ivrapi-dtmf.status.digit", { digit: body.dtmf }) });
+      this.send({
+        payload: body.dtmf,
+        ivr,
+        dtmf: { mode: body.mode, ...(body.oId === undefined ? {} : { oId: body.oId }) },
+      });
+    });
+    // The digit shown belongs to a call: once no call is held it would only mislead.
+    events.on("session_end", () => {
+      if (hub.registry?.list().length === 0) status.setOwn(undefined);
+    });
+  }
+  RED.nodes.registerType("ivrapi-dtmf", IvrDtmfNode);
+};

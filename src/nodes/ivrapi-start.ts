@@ -1,0 +1,66 @@
+// ivr start: takes control of offered calls that match its filters. Output 1: the call, accepted. Output 2:
+// control of a call it accepted ended (api_stop, abort, taken back refused), with msg.ivr.reason.
+import type { Node, NodeAPI, NodeDef } from "node-red";
+import type { CallInfo } from "../session/types";
+import { toIvr } from "./common/call-msg";
+import { readConfig, StartConfig } from "./common/configs";
+import { toFlowError } from "./common/errors";
+import { attach } from "./common/flow-node";
+
+export = (RED: NodeAPI) => {
+  function IvrStartNode(this: Node, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const raw = def as unknown as Record<string, unknown>;
+    let cfg: StartConfig;
+    try {
+      cfg = readConfig("ivrapi-start", raw, StartConfig);
+    } catch (err) {
+      this.error((err as Error).message);
+      this.status({ fill: "red", shape: "dot", text: "ivrapi-start.status.invalid" });
+      return;
+    }
+    const at = attach(RED, this, raw.connection);
+    if (!at) return;
+    const { hub, events, status } = at;
+    const connection = hub.id;
+
+    const showHeld = () => {
+      const n = hub.heldBy(this.id);
+      status.setOwn(n > 0 ? { text: RED._("ivrapi-start.status.held", { count: n }) } : undefined);
+    };
+
+    hub.addStart({
+      id: this.id,
+      key: cfg.key,
+      componentName: cfg.componentName,
+      accepted: (call: CallInfo) => {
+        if (!at.live) return;
+        showHeld();
+        this.send([{ payload: call.params, ivr: toIvr(call, connection) }, null]);
+      },
+      lost: (call: CallInfo, reason: string) => {
+        // Another instance won the race, or the call went away: the normal case when several listen.
+        this.debug(`call ${call.ivrid} not accepted: ${reason}`);
+      },
+      failed: (call: CallInfo, err: unknown) => {
+        if (!at.live) return;
+        const e = toFlowError(err, (s) => hub.mask(s));
+        this.error(e, { payload: call.params, ivr: toIvr(call, connection) });
+      },
+    });
+
+    events.on("session_end", (call, end, owner) => {
+      if (owner !== this.id || end.reason === "closed") return;
+      showHeld();
+      const ivr = { ...toIvr(call, connection), reason: end.reason };
+      this.send([null, { payload: end.stop ?? { reason: end.reason }, ivr }]);
+    });
+    events.on("reaccepted", (call, owner) => {
+      if (owner !== this.id) return;
+      this.log(RED._("ivrapi-start.log.reaccepted", { ivrid: call.ivrid }));
+      showHeld();
+    });
+    showHeld();
+  }
+  RED.nodes.registerType("ivrapi-start", IvrStartNode);
+};
