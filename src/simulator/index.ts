@@ -3,7 +3,7 @@
 export type { ErrorCode } from "./engine";
 export type { RouteHandler } from "./http";
 export { readJson, sendJson } from "./http";
-export { Simulator, WS_BASE_PATH } from "./simulator";
+export { Simulator } from "./simulator";
 export type {
   CallPhase,
   ConnectionView,
@@ -15,5 +15,6 @@ export type {
   SimulatorOptions,
   SubscriptionView,
 } from "./types";
+export { WS_BASE_PATH } from "./upgrade";
 export type { FrameMatch } from "./wait";
 export { toneWav } from "./wav";

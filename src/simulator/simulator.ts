@@ -1,9 +1,9 @@
 // The simulator's public face: one HTTP server carrying both the WebSocket Token API endpoint and the HTTP
 // side, plus the test API (place calls, press keys, inspect frames, inject faults).
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import fs from "node:fs";
-import http, { type IncomingMessage, STATUS_CODES } from "node:http";
+import http, { type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -23,9 +23,8 @@ import type {
   SimFaults,
   SimulatorOptions,
 } from "./types";
+import { authorize, refuse, WS_BASE_PATH } from "./upgrade";
 import { type FrameMatch, waitForFrame } from "./wait";
-
-export const WS_BASE_PATH = "/ws/token/v1";
 
 function resolveOptions(o: SimulatorOptions): ResolvedOptions {
   return {
@@ -40,12 +39,6 @@ function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     manual: o.manual ?? false,
     log: o.log ?? (() => {}),
   };
-}
-
-function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function rawText(data: RawData): Buffer {
@@ -161,41 +154,17 @@ export class Simulator extends EventEmitter {
 
   private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     socket.on("error", () => socket.destroy());
-    const refuse = (status: number, text: string): void => {
-      const reason = STATUS_CODES[status] ?? "Error";
-      socket.end(
-        `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
-          `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
-      );
-    };
     if (this.faultHost.rejectStatus !== null) {
-      refuse(this.faultHost.rejectStatus, "upgrade refused (injected fault)\n");
+      refuse(socket, this.faultHost.rejectStatus, "upgrade refused (injected fault)\n");
       return;
     }
-    const { pathname } = new URL(req.url ?? "/", "http://sim.invalid");
-    let token: string | undefined;
-    let by: "path" | "header";
-    if (pathname.startsWith(`${WS_BASE_PATH}/`) && pathname.length > WS_BASE_PATH.length + 1) {
-      by = "path";
-      try {
-        token = decodeURIComponent(pathname.slice(WS_BASE_PATH.length + 1));
-      } catch {
-        token = undefined;
-      }
-    } else if (pathname === WS_BASE_PATH || pathname === `${WS_BASE_PATH}/`) {
-      by = "header";
-      const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "");
-      token = m?.[1]?.trim();
-    } else {
-      refuse(404, "not found: the token API lives at /ws/token/v1/TOKEN\n");
+    const verdict = authorize(req, this.token);
+    if (!verdict.ok) {
+      this.opts.log(`upgrade refused: ${verdict.why}`);
+      refuse(socket, verdict.status, verdict.text);
       return;
     }
-    if (token === undefined || !sameToken(token, this.token)) {
-      this.opts.log(`upgrade refused: ${token === undefined ? "no token" : "wrong token"} (${by})`);
-      refuse(401, "unauthorized: missing or wrong token\n");
-      return;
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, by));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, verdict.by));
   }
 
   private accept(ws: WebSocket, socket: Socket, authorizedBy: "path" | "header"): void {
