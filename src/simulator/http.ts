@@ -87,9 +87,17 @@ export class Router {
       if (!m) continue;
       pathMatched = true;
       if (route.method !== req.method && !(route.method === "GET" && req.method === "HEAD")) continue;
-      const params = m.slice(1).map((p) => decodeURIComponent(p ?? ""));
+      // Decoding inside the chain: a bad %-escape becomes a 400, not an exception in the server's callback.
       Promise.resolve()
-        .then(() => route.handler(req, res, params, url))
+        .then(() => {
+          let params: string[];
+          try {
+            params = m.slice(1).map((p) => decodeURIComponent(p ?? ""));
+          } catch {
+            throw new HttpError(400, "malformed %-escape in the path");
+          }
+          return route.handler(req, res, params, url);
+        })
         .catch((err: unknown) => fail(res, err));
       return;
     }

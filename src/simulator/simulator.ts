@@ -55,6 +55,8 @@ export class Simulator extends EventEmitter {
   private readonly router = new Router();
   private readonly faultHost: { engine: Engine; rejectStatus: number | null };
   private boundPort = 0;
+  /** listen() reports its own errors; the permanent error listener stays quiet meanwhile. */
+  private binding = false;
   private stopping: Promise<void> | undefined;
   private restartWait: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
 
@@ -70,6 +72,10 @@ export class Simulator extends EventEmitter {
     this.faultHost = { engine: this.engine, rejectStatus: null };
     this.faults = createFaults(this.faultHost);
     this.server = http.createServer((req, res) => this.router.handle(req, res));
+    // Without a listener a late server error would crash the host process (a test run, Node-RED's tests).
+    this.server.on("error", (err) => {
+      if (!this.binding) opts.log(`server error: ${err.message}`);
+    });
     this.server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
     installRoutes(this.router, this.engine, () => ({
       wsUrl: this.wsUrl,
@@ -119,8 +125,10 @@ export class Simulator extends EventEmitter {
   }
 
   private listen(port: number): Promise<void> {
+    this.binding = true;
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
+        this.binding = false;
         this.server.off("listening", onListening);
         const msg =
           err.code === "EADDRINUSE"
@@ -129,6 +137,7 @@ export class Simulator extends EventEmitter {
         reject(Object.assign(new Error(msg), { code: err.code }));
       };
       const onListening = (): void => {
+        this.binding = false;
         this.server.off("error", onError);
         const addr = this.server.address();
         this.boundPort = typeof addr === "object" && addr ? addr.port : port;
