@@ -18,7 +18,9 @@ export { helper };
 export const ALL_NODES = [connectionNode, startNode, applyNode, terminateNode, dtmfNode, fileNode, abortNode];
 
 /** Fast reconnects and no keep-alive timers: the tests wait on events, and a reconnect should not take a second. */
-export const CLIENT_SETTINGS = { ivrapiClient: { reconnectMinMs: 30, reconnectMaxMs: 120, pingIntervalMs: 0 } };
+export const CLIENT_SETTINGS = {
+  ivrapiClient: { reconnectMinMs: 30, reconnectMaxMs: 120, unauthorizedRetryMs: 60, pingIntervalMs: 0 },
+};
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string };
 // biome-ignore lint/suspicious/noExplicitAny: messages are whatever the flow carries; tests poke at them freely.
