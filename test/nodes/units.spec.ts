@@ -1,0 +1,177 @@
+// The nodes' pure pieces: migrations of every node type, config parsing, the start-node rule, status, events.
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { IvrApiError } from "../../src/client/errors";
+import {
+  ApplyConfig,
+  ConnectionConfig,
+  CURRENT_VERSION,
+  DtmfConfig,
+  FileConfig,
+  MIGRATIONS,
+  readConfig,
+  StartConfig,
+} from "../../src/nodes/common/configs";
+import { FlowError, toFlowError } from "../../src/nodes/common/errors";
+import { Events } from "../../src/nodes/common/events";
+import { migrate } from "../../src/nodes/common/migrate";
+import { StatusView } from "../../src/nodes/common/status";
+import { pickStart, specificity } from "../../src/nodes/connection/dispatch";
+import type { ApiStartData } from "../../src/protocol";
+import { toCall } from "../../src/session/registry";
+
+const TYPES = [
+  "ivrapi-connection",
+  "ivrapi-start",
+  "ivrapi-apply",
+  "ivrapi-terminate",
+  "ivrapi-dtmf",
+  "ivrapi-file",
+  "ivrapi-abort",
+];
+
+describe("nodes: migrations", () => {
+  it("every node type has a migration chain up to the current version", () => {
+    for (const t of TYPES) assert.equal(MIGRATIONS[t]?.length, CURRENT_VERSION, t);
+  });
+
+  it("brings a version-less config up to the current version, keeping what it had", () => {
+    const out = migrate({ id: "a", key: "sales" }, MIGRATIONS["ivrapi-start"] ?? []);
+    assert.deepEqual(out, { from: 0, to: 1, config: { id: "a", key: "sales", componentName: "", version: 1 } });
+  });
+
+  it("leaves a current or newer config alone", () => {
+    const chain = MIGRATIONS["ivrapi-apply"] ?? [];
+    assert.deepEqual(migrate({ version: 1, busy: "queue" }, chain).config, { version: 1, busy: "queue" });
+    assert.equal(migrate({ version: 7 }, chain).to, 7);
+  });
+
+  it("apply v0: transferKeys as one comma-separated text or as {k} rows become a list; defaults filled", () => {
+    const a = readConfig("ivrapi-apply", { transferKeys: "ok, error ,,busy" }, ApplyConfig);
+    assert.deepEqual(a.transferKeys, ["ok", "error", "busy"]);
+    assert.equal(a.dataType, "json");
+    assert.equal(a.busy, "reject");
+    assert.equal(a.timeout, 0);
+    assert.deepEqual(a.data, '{"oType":201}');
+    const b = readConfig("ivrapi-apply", { transferKeys: [{ k: "x" }, "y"] }, ApplyConfig);
+    assert.deepEqual(b.transferKeys, ["x", "y"]);
+  });
+
+  it("connection v0: defaults filled; strings from the editor become numbers and booleans", () => {
+    const c = readConfig("ivrapi-connection", { url: "wss://pbx/ws/token/v1" }, ConnectionConfig);
+    assert.deepEqual(
+      { ...c },
+      {
+        name: "",
+        url: "wss://pbx/ws/token/v1",
+        tokenMode: "path",
+        requestTimeout: 10000,
+        subscriptionTtl: 3600,
+        reaccept: true,
+        rejectUnauthorized: true,
+      },
+    );
+    const d = readConfig(
+      "ivrapi-connection",
+      {
+        version: 1,
+        url: "ws://x",
+        tokenMode: "header",
+        requestTimeout: "2500",
+        subscriptionTtl: "60",
+        reaccept: "false",
+      },
+      ConnectionConfig,
+    );
+    assert.equal(d.requestTimeout, 2500);
+    assert.equal(d.subscriptionTtl, 60);
+    assert.equal(d.reaccept, false);
+  });
+
+  it("dtmf, file and start v0 get their defaults", () => {
+    assert.equal(readConfig("ivrapi-dtmf", {}, DtmfConfig).mode, "any");
+    const f = readConfig("ivrapi-file", {}, FileConfig);
+    assert.deepEqual([f.action, f.urlType, f.destpathType, f.pathType], ["temp", "str", "str", "str"]);
+    assert.deepEqual(readConfig("ivrapi-start", {}, StartConfig), { name: "", key: "", componentName: "" });
+  });
+
+  it("a config it cannot use is a readable error, not a crash", () => {
+    assert.throws(
+      () => readConfig("ivrapi-apply", { version: 1, busy: "maybe", transferKeys: [] }, ApplyConfig),
+      /busy/,
+    );
+    assert.throws(() => readConfig("ivrapi-dtmf", { mode: "sometimes" }, DtmfConfig), /mode/);
+    assert.throws(
+      () => readConfig("ivrapi-apply", { version: 1, timeout: "-1", transferKeys: [] }, ApplyConfig),
+      /timeout/,
+    );
+  });
+});
+
+const call = (key: string, componentname?: string) =>
+  toCall({ ivrid: "i1", key, ...(componentname ? { componentname } : {}) } as ApiStartData);
+
+describe("nodes: which ivr start node gets a call", () => {
+  const claims = [
+    { id: "any", key: "", componentName: "" },
+    { id: "name", key: "", componentName: "Menu" },
+    { id: "key", key: "sales", componentName: "" },
+    { id: "both", key: "sales", componentName: "Menu" },
+    { id: "both-later", key: "sales", componentName: "Menu" },
+  ];
+
+  it("ranks key + componentName > key > componentName > none", () => {
+    assert.deepEqual(
+      claims.map((c) => specificity(c)),
+      [0, 1, 2, 3, 3],
+    );
+    assert.equal(pickStart(claims, call("sales", "Menu"))?.id, "both");
+    assert.equal(pickStart(claims, call("sales", "Queue"))?.id, "key");
+    assert.equal(pickStart(claims, call("demo", "Menu"))?.id, "name");
+    assert.equal(pickStart(claims, call("demo"))?.id, "any");
+  });
+
+  it("gives none when no filter matches", () => {
+    assert.equal(pickStart(claims.slice(1), call("demo", "Queue")), undefined);
+  });
+});
+
+describe("nodes: status, events, errors", () => {
+  it("status shows the connection first and the node's own state after it", () => {
+    const shown: unknown[] = [];
+    const v = new StatusView({ status: (s) => shown.push(s) }, { state: "connecting", text: "connecting" });
+    v.setOwn({ text: "2 running", fill: "blue", shape: "dot" });
+    v.setLink({ state: "connected", text: "connected" });
+    v.setLink({ state: "connected", text: "connected" });
+    v.setLink({ state: "disconnected", text: "disconnected" });
+    assert.deepEqual(shown, [
+      { fill: "yellow", shape: "ring", text: "connecting" },
+      { fill: "yellow", shape: "ring", text: "connecting · 2 running" },
+      { fill: "blue", shape: "dot", text: "connected · 2 running" },
+      { fill: "red", shape: "ring", text: "disconnected · 2 running" },
+    ]);
+  });
+
+  it("Events removes every listener it added", () => {
+    const e = new EventEmitter<{ a: [number]; b: [] }>();
+    const ev = new Events(e);
+    ev.on("a", () => {}).on("b", () => {});
+    e.on("a", () => {});
+    assert.equal(ev.count, 2);
+    ev.removeAll();
+    assert.equal(e.listenerCount("a"), 1);
+    assert.equal(e.listenerCount("b"), 0);
+  });
+
+  it("errors carry an own code (what Catch nodes copy) and masked texts", () => {
+    const e = toFlowError(new IvrApiError("rejected", "refused for tok3n", { serverCode: "busy" }), (s) =>
+      s.replace("tok3n", "***"),
+    );
+    assert.ok(e instanceof FlowError);
+    assert.ok(Object.hasOwn(e, "code"));
+    assert.equal(e.code, "rejected");
+    assert.equal(e.message, "refused for ***");
+    assert.deepEqual(e.cause, { serverCode: "busy" });
+    assert.equal(toFlowError(new Error("x")).code, "internal");
+  });
+});
