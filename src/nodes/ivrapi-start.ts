@@ -26,7 +26,7 @@ export = (RED: NodeAPI) => {
 
     const showHeld = () => {
       const n = hub.heldBy(this.id);
-      status.setOwn(n > 0 ? { text: RED._("ivrapi-start.status.held", { count: n }) } : undefined);
+      status.setOwn(n > 0 ? { text: RED._("ivrapi-start.status.held", { n }) } : undefined);
     };
 
     hub.addStart({
