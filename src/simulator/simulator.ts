@@ -14,6 +14,8 @@ import { createFaults } from "./faults";
 import { FileStore } from "./files";
 import { handleText } from "./handlers";
 import { installRoutes, type RouteHandler, Router } from "./http";
+import { LiveFeed } from "./live";
+import { installPage } from "./page";
 import type {
   ConnectionView,
   FrameLogEntry,
@@ -54,6 +56,8 @@ export class Simulator extends EventEmitter {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   private readonly router = new Router();
   private readonly faultHost: { engine: Engine; rejectStatus: number | null };
+  /** The softphone's feed (GET /sim/events); made before any call can exist so it sees every frame. */
+  private readonly live = new LiveFeed(this);
   private boundPort = 0;
   /** listen() reports its own errors; the permanent error listener stays quiet meanwhile. */
   private binding = false;
@@ -84,7 +88,10 @@ export class Simulator extends EventEmitter {
       capabilities: [...opts.capabilities],
       calls: this.engine.calls.size,
       connections: this.engine.conns.size,
+      viewers: this.live.viewers,
     }));
+    this.live.install(this.router);
+    installPage(this.router);
   }
 
   static async start(options: SimulatorOptions = {}): Promise<Simulator> {
@@ -215,6 +222,7 @@ export class Simulator extends EventEmitter {
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.engine.shutdown();
+      this.live.close();
       if (this.restartWait) {
         clearTimeout(this.restartWait.timer);
         this.restartWait.resolve();
