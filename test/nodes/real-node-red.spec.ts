@@ -134,8 +134,8 @@ describe("nodes: in a real Node-RED 4.1", function () {
         const cat = catalogs[`${MODULE}/${t}`]?.[t];
         assert.ok(cat?.paletteLabel, `${t} palette label in ${lng}`);
       }
-      assert.equal(catalogs[`${MODULE}/ivrapi-apply`]?.["ivrapi-apply"].paletteLabel, palette);
-      assert.equal(catalogs[`${MODULE}/ivrapi-apply`]?.["ivrapi-apply"].label.transferKeys, label);
+      assert.equal(catalogs[`${MODULE}/ivrapi-apply`]?.["ivrapi-apply"]?.paletteLabel, palette);
+      assert.equal(catalogs[`${MODULE}/ivrapi-apply`]?.["ivrapi-apply"]?.label.transferKeys, label);
     });
   }
 
