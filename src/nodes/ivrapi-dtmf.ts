@@ -1,5 +1,5 @@
 // on dtmf: a source node. Every key pressed on a call this connection controls becomes a msg (payload = the
-// digit, msg.ivr = the call), filtered by mode: while idle (no component), while a component runs, or any.
+// digit, msg.ivr = the call), filtered by mode (while idle, while a component runs, or any) and by call key.
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { toIvr } from "./common/call-msg";
 import { DtmfConfig, readConfig } from "./common/configs";
@@ -22,6 +22,7 @@ export = (RED: NodeAPI) => {
     const { hub, events, status } = at;
     events.on("dtmf", (call, body) => {
       if (cfg.mode !== "any" && body.mode !== cfg.mode) return;
+      if (cfg.key !== "" && call.key !== cfg.key) return;
       const ivr = toIvr(call, hub.id);
       if (body.oId !== undefined) ivr.oId = body.oId;
       status.setOwn({ text: RED._("ivrapi-dtmf.status.digit", { digit: body.dtmf }) });

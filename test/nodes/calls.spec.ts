@@ -118,6 +118,28 @@ describe("nodes: on dtmf, upload file, abort", () => {
     );
   });
 
+  it("on dtmf with a call key sees only that key's calls", async () => {
+    await load(
+      sim,
+      flow(sim, [
+        { id: "menu", type: "ivrapi-dtmf", connection: "conn", mode: "any", key: "menu", wires: [["menu-out"]] },
+        { id: "menu-out", type: "helper" },
+      ]),
+    );
+    await ready();
+    const other = await placeAccepted(sim, "call", { key: "greeting" });
+    const menu = await placeAccepted(sim, "call", { key: "menu" });
+    const seen = collect("menu-out");
+    const got = nextMsg("menu-out");
+    sim.pressKeys(other.ivrid, "9");
+    sim.pressKeys(menu.ivrid, "1");
+    assert.equal((await got).payload, "1");
+    assert.deepEqual(
+      seen.map((m) => m.ivr.key),
+      ["menu"],
+    );
+  });
+
   it("on dtmf's msg wires straight into apply component", async () => {
     await load(
       sim,

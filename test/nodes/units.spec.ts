@@ -89,7 +89,7 @@ describe("nodes: migrations", () => {
   });
 
   it("dtmf, file and start v0 get their defaults", () => {
-    assert.equal(readConfig("ivrapi-dtmf", {}, DtmfConfig).mode, "any");
+    assert.deepEqual(readConfig("ivrapi-dtmf", {}, DtmfConfig), { name: "", mode: "any", key: "" });
     const f = readConfig("ivrapi-file", {}, FileConfig);
     assert.deepEqual([f.action, f.urlType, f.destpathType, f.pathType], ["temp", "str", "str", "str"]);
     assert.deepEqual(readConfig("ivrapi-start", {}, StartConfig), { name: "", key: "", componentName: "" });

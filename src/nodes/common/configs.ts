@@ -56,7 +56,8 @@ export const ApplyConfig = z.object({
 export type ApplyConfig = z.output<typeof ApplyConfig>;
 
 export const DTMF_MODES = ["any", "idle", "component"] as const;
-export const DtmfConfig = z.object({ name: text, mode: typed(DTMF_MODES, "any") });
+/** `key`: only calls with this api_start key ("" = any), so that flows for different keys do not see each other's digits. */
+export const DtmfConfig = z.object({ name: text, mode: typed(DTMF_MODES, "any"), key: text });
 export type DtmfConfig = z.output<typeof DtmfConfig>;
 
 export const FILE_ACTIONS = ["temp", "static", "link"] as const;
@@ -100,7 +101,7 @@ export const MIGRATIONS: Record<string, readonly Migration[]> = {
     (c) => transferKeysAsList(withDefaults({ data: '{"oType":201}', dataType: "json", busy: "reject", timeout: 0 })(c)),
   ],
   "ivrapi-terminate": [withDefaults({})],
-  "ivrapi-dtmf": [withDefaults({ mode: "any" })],
+  "ivrapi-dtmf": [withDefaults({ mode: "any", key: "" })],
   "ivrapi-file": [
     withDefaults({
       action: "temp",
