@@ -150,6 +150,12 @@ function historyRow(call, entry, started) {
     body = ["caller pressed ", h("strong", null, d.dtmf)];
   } else if (entry.what === "state") {
     body = [`SIP state ${d.from} → ${d.to}`];
+  } else if (entry.what === "placed") {
+    body = [`call placed from ${d.from} (key ${d.key}, SIP state ${d.state})`];
+  } else if (entry.what === "accepted" || entry.what === "reaccepted") {
+    body = [`${entry.what === "accepted" ? "accepted" : "taken back"} by connection ${d.by}`];
+  } else if (entry.what === "rejected") {
+    body = [`rejected with SIP ${d.code}${d.phrase ? ` ${d.phrase}` : ""}`];
   } else {
     body = [entry.what, entry.detail === undefined ? null : h("span", { class: "results" }, compact(entry.detail))];
   }
@@ -225,18 +231,22 @@ function renderSelected() {
   $("s-state").textContent = `SIP state: ${call.state}`;
   $("s-now").textContent = call.component ? describeComponent(call.component.data) : phaseText(call);
   $("s-buffer").textContent = call.component?.dtmfBuffer ? `keys so far: ${call.component.dtmfBuffer}` : "";
-  $("s-ctl").textContent = call.controller ? `controlled by connection ${call.controller}` : "";
+  $("s-ctl").textContent = !call.controller
+    ? ""
+    : call.phase === PHASES.controlled
+      ? `controlled by connection ${call.controller}`
+      : `was controlled by connection ${call.controller}`;
 
   const rows = [
     ["ivrid", call.ivrid],
+    ["caller", call.from],
     ["key", call.key],
     ["params", call.params],
-    ["caller", call.from],
     ["component", `${call.componentname} (${call.componentid})`],
-    ["callid", call.callid],
     ["started", clock(call.ivrts)],
+    ["callid", call.callid],
+    ["api_stop", call.stopReason ?? "—"],
   ];
-  if (call.stopReason) rows.push(["api_stop", call.stopReason]);
   $("details").replaceChildren(...rows.flatMap(([k, v]) => [h("dt", null, k), h("dd", null, v)]));
   $("temp-wrap").hidden = call.tempFiles.length === 0;
   $("temp-files").replaceChildren(...call.tempFiles.map((f) => h("li", null, f)));
@@ -339,8 +349,9 @@ async function api(method, path, body) {
   return data;
 }
 
-function upsertCall(call) {
-  state.calls.set(call.ivrid, call);
+/** The feed is the ordered truth; a POST's answer may be older than what the feed already brought. */
+function upsertCall(call, fromFeed) {
+  if (fromFeed || !state.calls.has(call.ivrid)) state.calls.set(call.ivrid, call);
 }
 
 function addFrames(ivrid, frames) {
@@ -434,8 +445,7 @@ function press(digit) {
   setTimeout(() => key?.classList.remove("pressed"), 150);
   dtmfChain = dtmfChain.then(async () => {
     try {
-      upsertCall(await api("POST", `/sim/calls/${encodeURIComponent(ivrid)}/dtmf`, { digits: digit }));
-      render();
+      await api("POST", `/sim/calls/${encodeURIComponent(ivrid)}/dtmf`, { digits: digit });
     } catch (err) {
       showError(`Could not press ${digit}: ${err.message}`);
     }
@@ -446,8 +456,7 @@ async function hangup() {
   const ivrid = state.selected;
   if (!ivrid) return;
   try {
-    upsertCall(await api("POST", `/sim/calls/${encodeURIComponent(ivrid)}/hangup`, {}));
-    render();
+    await api("POST", `/sim/calls/${encodeURIComponent(ivrid)}/hangup`, {});
   } catch (err) {
     showError(`Could not hang up: ${err.message}`);
   }
@@ -476,7 +485,7 @@ function connectFeed() {
   });
   feed.addEventListener("call", (ev) => {
     const call = JSON.parse(ev.data);
-    upsertCall(call);
+    upsertCall(call, true);
     if (!state.selected) select(call.ivrid);
     else render();
   });
