@@ -77,6 +77,7 @@ async function main(): Promise<void> {
       "ivrapi platform simulator",
       `  WebSocket: ${sim.wsUrl}/<token>   (or ${sim.wsUrl} with "Authorization: Bearer <token>")`,
       `  HTTP:      ${httpUrl}`,
+      `  Softphone: ${httpUrl}/softphone   (place calls, press keys, watch the frames)`,
       `  token:     ${sim.token}`,
       "",
       "Place a call (api_start goes to every subscriber of ivrevents.api_start):",
