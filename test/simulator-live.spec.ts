@@ -326,6 +326,7 @@ describe("softphone page files", () => {
     }
     const expected: Record<string, RegExp> = {
       "/softphone/softphone.js": /^text\/javascript/,
+      "/softphone/describe.js": /^text\/javascript/,
       "/softphone/softphone.css": /^text\/css/,
       "/softphone/icon.svg": /^image\/svg\+xml$/,
       "/softphone/index.html": /^text\/html/,
