@@ -35,6 +35,11 @@ module.exports = {
 `;
 }
 
+/** One exported flow file: a JSON array of nodes. */
+export function readFlowFile(file: string): FlowNode[] {
+  return JSON.parse(readFileSync(file, "utf8")) as FlowNode[];
+}
+
 /** Every example flow, in file-name order (folders included), as one list of nodes. */
 export function readExamples(examplesDir: string): FlowNode[] {
   const files: string[] = [];
@@ -45,7 +50,7 @@ export function readExamples(examplesDir: string): FlowNode[] {
     }
   };
   if (existsSync(examplesDir)) walk(examplesDir);
-  return files.flatMap((f) => JSON.parse(readFileSync(f, "utf8")) as FlowNode[]);
+  return files.flatMap(readFlowFile);
 }
 
 /** Replaces the examples' own connection nodes by one bound to the simulator. */
