@@ -46,7 +46,11 @@ async function main(): Promise<void> {
   await ensureFree(host, simPort, "IVRAPI_SIM_PORT");
   await ensureFree(host, redPort, "NODE_RED_PORT");
 
-  const sim = await Simulator.start({ host, port: simPort, token });
+  // What happens to calls (placed, accepted, components, hang-ups) is worth seeing; every frame is not.
+  const log = (line: string) => {
+    if (!/^(<-|->) /.test(line)) process.stdout.write(`[simulator] ${line}\n`);
+  };
+  const sim = await Simulator.start({ host, port: simPort, token, log });
   const seeded = prepareUserDir({ userDir, packageRoot: root, host, redPort, simUrl: sim.wsUrl, token });
 
   const red: ChildProcess = spawn(
@@ -58,7 +62,7 @@ async function main(): Promise<void> {
   let announced = false;
   const relay = (chunk: Buffer) => {
     const text = chunk.toString();
-    process.stdout.write(text.replace(/^/gm, "[node-red] "));
+    process.stdout.write(text.replace(/^(?=.)/gm, "[node-red] "));
     if (!announced && /Started flows/.test(text)) {
       announced = true;
       process.stdout.write(

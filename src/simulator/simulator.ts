@@ -88,6 +88,8 @@ export class Simulator extends EventEmitter {
       capabilities: [...opts.capabilities],
       calls: this.engine.calls.size,
       connections: this.engine.conns.size,
+      // Connections that would receive api_start now (tools wait on this before placing a call).
+      subscribed: [...this.engine.conns.values()].filter((c) => c.subs.size > 0).length,
       viewers: this.live.viewers,
     }));
     this.live.install(this.router);
