@@ -4,82 +4,20 @@
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
 import { ZodError } from "zod";
-import {
-  type ApiStartData,
-  type ApiStopData,
-  type ComponentStoppedBody,
-  ConnectionInfoResult,
-  type DecodeError,
-  type DtmfBody,
-  decode,
-  encode,
-  type NotifyBody,
-  type Qid,
-  type RequestName,
-  type RequestParams,
-  type ResultBody,
-  type ResultOutcome,
-  type ResultRules,
-} from "../protocol";
+import { decode, encode, type RequestName, type RequestParams, type ResultRules } from "../protocol";
 import { Backoff } from "./backoff";
 import { IvrApiError, maskSecret } from "./errors";
+import { closeSocket, createSocket, readConnectionInfo } from "./socket";
+import type { ClientEvents, ConnectionInfo, ConnectionState } from "./types";
+import { emitFrame } from "./types";
+
+export type { ClientEvents, ConnectionInfo, ConnectionState, StateChange } from "./types";
+
+import { type Answer, RequestTracker } from "./requests";
+
+export type { Answer } from "./requests";
+
 import { type ClientOptions, type ClientOptionsInput, ClientOptionsSchema, type Logger, silentLogger } from "./options";
-
-export type ConnectionState =
-  /** Created, start() not called yet. */
-  | "idle"
-  /** Opening the socket, or saying hello and subscribing. */
-  | "connecting"
-  /** Subscribed: events flow and requests may be sent. */
-  | "ready"
-  /** 401/403 at upgrade, or a capability missing: retried slowly. */
-  | "unauthorized"
-  /** The socket is down; a reconnect is scheduled. */
-  | "disconnected"
-  /** close() was called. */
-  | "closed";
-
-export interface StateChange {
-  state: ConnectionState;
-  previous: ConnectionState;
-  /** Why (masked), for disconnected/unauthorized. */
-  error?: string;
-  /** When the next attempt is due (ms epoch), when one is scheduled. */
-  retryAt?: number;
-}
-
-export interface Answer {
-  request: RequestName;
-  body: ResultBody;
-  outcome: ResultOutcome;
-}
-
-export interface ConnectionInfo {
-  site?: string;
-  domain?: string;
-  capabilities: string[];
-  raw: ConnectionInfoResult;
-}
-
-export interface ClientEvents {
-  state: [StateChange];
-  ready: [ConnectionInfo];
-  api_start: [ApiStartData, NotifyBody];
-  api_stop: [ApiStopData, NotifyBody];
-  component_stopped: [ComponentStoppedBody];
-  dtmf: [DtmfBody];
-  /** Any other notification: handed on, never dropped. */
-  notify: [NotifyBody];
-  /** A frame we could not decode, an unknown frame, or an answer nobody waits for (late, after a timeout). */
-  stray: [{ what: string; detail: DecodeError | Record<string, unknown> }];
-}
-
-interface Pending {
-  name: RequestName;
-  resolve: (a: Answer) => void;
-  reject: (e: IvrApiError) => void;
-  timer: NodeJS.Timeout;
-}
 
 export class IvrApiClient extends EventEmitter<ClientEvents> {
   readonly options: ClientOptions;
@@ -89,8 +27,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   private ws: WebSocket | undefined;
   private _state: ConnectionState = "idle";
   private _info: ConnectionInfo | undefined;
-  private readonly pending = new Map<Qid, Pending>();
-  private nextQid = 1;
+  private readonly requests = new RequestTracker();
   private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
@@ -143,25 +80,11 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     if (this._state === "closed") return;
     this.setState("closed");
     this.clearTimers();
-    this.failPending(new IvrApiError("closed", "the connection was closed"));
+    this.requests.failAll(new IvrApiError("closed", "the connection was closed"));
     const ws = this.ws;
     this.ws = undefined;
     if (!ws) return;
-    ws.removeAllListeners();
-    ws.on("error", () => {}); // a close during CONNECTING reports an error we do not care about any more
-    if (ws.readyState === WebSocket.CLOSED) return;
-    await new Promise<void>((resolve) => {
-      const done = setTimeout(() => {
-        ws.terminate();
-        resolve();
-      }, 1000);
-      ws.once("close", () => {
-        clearTimeout(done);
-        resolve();
-      });
-      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-      else ws.close(1000, "closing");
-    });
+    await closeSocket(ws);
   }
 
   /**
@@ -176,34 +99,27 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     return this.send(name, params as Record<string, unknown>, opts.timeoutMs, false);
   }
 
-  private send(name: RequestName, params: Record<string, unknown>, timeoutMs: number | undefined, handshake: boolean) {
-    return new Promise<Answer>((resolve, reject) => {
-      const ws = this.ws;
-      const open = ws !== undefined && ws.readyState === WebSocket.OPEN;
-      if (!open || (!handshake && this._state !== "ready")) {
-        reject(
-          new IvrApiError("not_connected", `cannot send ${name}: the connection is ${this._state}`, { request: name }),
-        );
-        return;
+  private send(
+    name: RequestName,
+    params: Record<string, unknown>,
+    timeoutMs: number | undefined,
+    handshake: boolean,
+  ): Promise<Answer> {
+    const ws = this.ws;
+    const open = ws !== undefined && ws.readyState === WebSocket.OPEN;
+    if (!open || (!handshake && this._state !== "ready")) {
+      return Promise.reject(
+        new IvrApiError("not_connected", `cannot send ${name}: the connection is ${this._state}`, { request: name }),
+      );
+    }
+    const { qid, answer } = this.requests.open(name, timeoutMs ?? this.options.requestTimeoutMs);
+    ws.send(encode(name, { ...params, qid }), (err) => {
+      if (err) {
+        const text = `could not send ${name}: ${this.mask(err.message)}`;
+        this.requests.fail(qid, new IvrApiError("connection_lost", text, { request: name }));
       }
-      const qid = this.nextQid++;
-      const wait = timeoutMs ?? this.options.requestTimeoutMs;
-      const timer = setTimeout(() => {
-        this.pending.delete(qid);
-        reject(new IvrApiError("timeout", `no answer to ${name} within ${wait} ms`, { request: name }));
-      }, wait);
-      this.pending.set(qid, { name, resolve, reject, timer });
-      ws.send(encode(name, { ...params, qid }), (err) => {
-        if (!err) return;
-        const p = this.pending.get(qid);
-        if (!p) return;
-        clearTimeout(p.timer);
-        this.pending.delete(qid);
-        reject(
-          new IvrApiError("connection_lost", `could not send ${name}: ${this.mask(err.message)}`, { request: name }),
-        );
-      });
     });
+    return answer;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -215,19 +131,9 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
 
   private open(): void {
     this.setState("connecting");
-    const headers: Record<string, string> = {};
-    let url = this.baseUrl();
-    if (this.options.tokenMode === "header") headers.Authorization = `Bearer ${this.options.token}`;
-    else url = `${url}/${encodeURIComponent(this.options.token)}`;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(url, {
-        headers,
-        handshakeTimeout: this.options.handshakeTimeoutMs,
-        maxPayload: this.options.maxFrameBytes,
-        rejectUnauthorized: this.options.rejectUnauthorized,
-        ...(this.options.ca ? { ca: this.options.ca } : {}),
-      });
+      ws = createSocket(this.options);
     } catch (err) {
       this.scheduleReconnect(`cannot open ${this.maskedUrl}: ${this.mask((err as Error).message)}`, false);
       return;
@@ -271,21 +177,14 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   private async handshake(ws: WebSocket): Promise<void> {
     try {
       const hello = await this.send("connection_info", {}, undefined, true);
-      const parsed = ConnectionInfoResult.safeParse(hello.body);
-      if (!parsed.success || hello.outcome.status === "error") {
-        throw new IvrApiError("rejected", "connection_info was refused or malformed", { body: hello.body });
-      }
-      const caps = parsed.data.capabilities;
-      const capabilities = Array.isArray(caps) ? caps : caps ? Object.keys(caps) : [];
-      const missing = this.options.requiredCapabilities.filter((c) => !capabilities.includes(c));
-      if (missing.length > 0) {
-        const text = `the token's integration point lacks the capabilit${missing.length > 1 ? "ies" : "y"} ${missing.join(", ")} (has: ${capabilities.join(", ") || "none"}); give its role access to them`;
-        this.log.error(text);
+      const read = readConnectionInfo(hello, this.options.requiredCapabilities);
+      if ("missing" in read) {
+        this.log.error(read.missing);
         ws.terminate();
-        this.dropped(ws, text, true);
+        this.dropped(ws, read.missing, true);
         return;
       }
-      this._info = { capabilities, raw: parsed.data, ...pick(parsed.data) };
+      this._info = read.info;
       await this.subscribe();
       if (this.ws !== ws) return;
       this.backoff.reset();
@@ -342,7 +241,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     ws.on("error", () => {});
     this.clearTimers();
     this._info = undefined;
-    this.failPending(new IvrApiError("connection_lost", `connection lost: ${why}`));
+    this.requests.failAll(new IvrApiError("connection_lost", `connection lost: ${why}`));
     this.scheduleReconnect(why, unauthorized);
   }
 
@@ -365,14 +264,6 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     this.reconnectTimer = this.renewTimer = this.pingTimer = undefined;
   }
 
-  private failPending(err: IvrApiError): void {
-    for (const [qid, p] of this.pending) {
-      clearTimeout(p.timer);
-      this.pending.delete(qid);
-      p.reject(new IvrApiError(err.code, `${p.name}: ${err.message}`, { request: p.name }));
-    }
-  }
-
   private setState(state: ConnectionState, extra: { error?: string; retryAt?: number } = {}): void {
     const previous = this._state;
     if (previous === state && !extra.error) return;
@@ -389,63 +280,8 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
 
   private onFrame(raw: Buffer): void {
     const frame = decode(raw, { maxFrameBytes: this.options.maxFrameBytes, resultRules: this.rules });
-    switch (frame.kind) {
-      case "error":
-        this.log.warn(`malformed frame from the server: ${frame.message}`);
-        this.emit("stray", { what: "malformed frame", detail: frame });
-        return;
-      case "result":
-        this.onResult(frame.qid, frame.request, frame.body, frame.outcome);
-        return;
-      case "api_start":
-        this.emit("api_start", frame.data, frame.notify);
-        return;
-      case "api_stop":
-        this.emit("api_stop", frame.data, frame.notify);
-        return;
-      case "component_stopped":
-        this.emit("component_stopped", frame.body);
-        return;
-      case "dtmf":
-        this.emit("dtmf", frame.body);
-        return;
-      case "notify":
-        this.emit("notify", frame.notify);
-        return;
-      case "unknown":
-        this.emit("stray", { what: `unknown frame ${frame.name}`, detail: frame.body });
-        return;
-    }
+    if (frame.kind === "error") this.log.warn(`malformed frame from the server: ${frame.message}`);
+    if (frame.kind === "result" && this.requests.settle(frame.qid, frame.request, frame.body, frame.outcome)) return;
+    emitFrame(this, frame);
   }
-
-  private onResult(qid: Qid, request: string, body: ResultBody, outcome: ResultOutcome): void {
-    const p = this.pending.get(qid);
-    if (!p || p.name !== request) {
-      this.emit("stray", {
-        what: `answer ${request}_result that nobody waits for (late or unknown qid)`,
-        detail: body,
-      });
-      return;
-    }
-    clearTimeout(p.timer);
-    this.pending.delete(qid);
-    if (outcome.status === "error") {
-      p.reject(
-        new IvrApiError("rejected", `${request} refused: ${outcome.reason}`, {
-          request,
-          body,
-          ...(outcome.code === undefined ? {} : { serverCode: outcome.code }),
-        }),
-      );
-      return;
-    }
-    p.resolve({ request: p.name, body, outcome });
-  }
-}
-
-function pick(info: ConnectionInfoResult): { site?: string; domain?: string } {
-  const out: { site?: string; domain?: string } = {};
-  if (info.site !== undefined) out.site = info.site;
-  if (info.domain !== undefined) out.domain = info.domain;
-  return out;
 }

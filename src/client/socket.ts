@@ -1,0 +1,63 @@
+// Opening the socket (where the token goes) and reading the hello answer (which capabilities the token has).
+import WebSocket from "ws";
+import { ConnectionInfoResult } from "../protocol";
+import { IvrApiError } from "./errors";
+import type { ClientOptions } from "./options";
+import type { Answer } from "./requests";
+import type { ConnectionInfo } from "./types";
+
+/** A socket to the token API: token in the path (`/ws/token/v1/TOKEN`) or as a Bearer header. */
+export function createSocket(o: ClientOptions): WebSocket {
+  const base = o.url.replace(/\/+$/, "");
+  const header = o.tokenMode === "header";
+  return new WebSocket(header ? base : `${base}/${encodeURIComponent(o.token)}`, {
+    headers: header ? { Authorization: `Bearer ${o.token}` } : {},
+    handshakeTimeout: o.handshakeTimeoutMs,
+    maxPayload: o.maxFrameBytes,
+    rejectUnauthorized: o.rejectUnauthorized,
+    ...(o.ca ? { ca: o.ca } : {}),
+  });
+}
+
+/**
+ * Reads connection_info's answer; `missing` is a sentence for the user when the token lacks a capability we
+ * need (its integration point's roles decide that, so the fix is on the platform side).
+ */
+export function readConnectionInfo(hello: Answer, required: string[]): { info: ConnectionInfo } | { missing: string } {
+  const parsed = ConnectionInfoResult.safeParse(hello.body);
+  if (!parsed.success || hello.outcome.status === "error") {
+    throw new IvrApiError("rejected", "connection_info was refused or malformed", { body: hello.body });
+  }
+  const caps = parsed.data.capabilities;
+  const capabilities = Array.isArray(caps) ? caps : caps ? Object.keys(caps) : [];
+  const missing = required.filter((c) => !capabilities.includes(c));
+  if (missing.length > 0) {
+    const which = `capabilit${missing.length > 1 ? "ies" : "y"} ${missing.join(", ")}`;
+    return {
+      missing: `the token's integration point lacks the ${which} (has: ${capabilities.join(", ") || "none"}); give its role access to them`,
+    };
+  }
+  const info: ConnectionInfo = { capabilities, raw: parsed.data };
+  if (parsed.data.site !== undefined) info.site = parsed.data.site;
+  if (parsed.data.domain !== undefined) info.domain = parsed.data.domain;
+  return { info };
+}
+
+/** Closes politely (a close frame), but never waits more than a second for a peer that does not answer. */
+export async function closeSocket(ws: WebSocket): Promise<void> {
+  ws.removeAllListeners();
+  ws.on("error", () => {}); // a close during CONNECTING reports an error nobody cares about any more
+  if (ws.readyState === WebSocket.CLOSED) return;
+  await new Promise<void>((resolve) => {
+    const done = setTimeout(() => {
+      ws.terminate();
+      resolve();
+    }, 1000);
+    ws.once("close", () => {
+      clearTimeout(done);
+      resolve();
+    });
+    if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    else ws.close(1000, "closing");
+  });
+}

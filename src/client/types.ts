@@ -1,0 +1,88 @@
+// The client's public shapes: connection states, their changes, the events it emits, and how a frame becomes one.
+import type { EventEmitter } from "node:events";
+import type {
+  ApiStartData,
+  ApiStopData,
+  ComponentStoppedBody,
+  ConnectionInfoResult,
+  DecodeError,
+  DtmfBody,
+  NotifyBody,
+  ServerFrame,
+} from "../protocol";
+
+export type ConnectionState =
+  /** Created, start() not called yet. */
+  | "idle"
+  /** Opening the socket, or saying hello and subscribing. */
+  | "connecting"
+  /** Subscribed: events flow and requests may be sent. */
+  | "ready"
+  /** 401/403 at upgrade, or a capability missing: retried slowly. */
+  | "unauthorized"
+  /** The socket is down; a reconnect is scheduled. */
+  | "disconnected"
+  /** close() was called. */
+  | "closed";
+
+export interface StateChange {
+  state: ConnectionState;
+  previous: ConnectionState;
+  /** Why (masked), for disconnected/unauthorized. */
+  error?: string;
+  /** When the next attempt is due (ms epoch), when one is scheduled. */
+  retryAt?: number;
+}
+
+export interface ConnectionInfo {
+  site?: string;
+  domain?: string;
+  capabilities: string[];
+  raw: ConnectionInfoResult;
+}
+
+export interface ClientEvents {
+  state: [StateChange];
+  ready: [ConnectionInfo];
+  api_start: [ApiStartData, NotifyBody];
+  api_stop: [ApiStopData, NotifyBody];
+  component_stopped: [ComponentStoppedBody];
+  dtmf: [DtmfBody];
+  /** Any other notification: handed on, never dropped. */
+  notify: [NotifyBody];
+  /** A frame we could not decode, an unknown frame, or an answer nobody waits for (late, after a timeout). */
+  stray: [{ what: string; detail: DecodeError | Record<string, unknown> }];
+}
+
+/** Hands a decoded frame to the listeners; answers reach here only when nobody waits for them (late, unknown). */
+export function emitFrame(to: EventEmitter<ClientEvents>, frame: ServerFrame | DecodeError): void {
+  switch (frame.kind) {
+    case "error":
+      to.emit("stray", { what: "malformed frame", detail: frame });
+      return;
+    case "result":
+      to.emit("stray", {
+        what: `answer ${frame.request}_result that nobody waits for (late or unknown qid)`,
+        detail: frame.body,
+      });
+      return;
+    case "api_start":
+      to.emit("api_start", frame.data, frame.notify);
+      return;
+    case "api_stop":
+      to.emit("api_stop", frame.data, frame.notify);
+      return;
+    case "component_stopped":
+      to.emit("component_stopped", frame.body);
+      return;
+    case "dtmf":
+      to.emit("dtmf", frame.body);
+      return;
+    case "notify":
+      to.emit("notify", frame.notify);
+      return;
+    case "unknown":
+      to.emit("stray", { what: `unknown frame ${frame.name}`, detail: frame.body });
+      return;
+  }
+}
