@@ -7,7 +7,6 @@ import { IvrApiError } from "../client/errors";
 import {
   type ApiStartData,
   type ApiStopData,
-  type ComponentData,
   type ComponentStoppedBody,
   checkRequest,
   type DtmfBody,
@@ -15,7 +14,8 @@ import {
   type RequestParams,
   type SessionRequestName,
 } from "../protocol";
-import { type ApplyOptions, type QueuedApply, type RunningComponent, Session } from "./session";
+import { Components } from "./components";
+import { type ApplyOptions, Session } from "./session";
 import type { AcceptOutcome, CallInfo, ComponentResult, RegistryEvents } from "./types";
 
 export interface RegistryOptions {
@@ -28,9 +28,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private readonly accepting = new Map<string, Promise<AcceptOutcome>>();
   /** Calls that got api_stop while their accept was in flight. */
   private readonly stoppedEarly = new Set<string>();
-  /** oId → ivrid, for component_stopped events that carry no ivrid (the seed's shape). */
-  private readonly byOId = new Map<string, string>();
-  private nextOId = 1;
+  private readonly components: Components;
   private readonly reaccept: boolean;
   private readonly unbind: () => void;
 
@@ -40,9 +38,16 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   ) {
     super();
     this.reaccept = options.reaccept ?? true;
+    this.components = new Components({
+      applyRequest: (s, data) => this.sessionRequest(s, "ivrapi_component_apply", { data }),
+      terminateRequest: (s) => this.sessionRequest(s, "ivrapi_component_terminate", {}),
+      isHeld: (s) => this.sessions.get(s.ivrid) === s,
+      stopped: (s, result) => this.emit("component_stopped", s.call, result),
+      warn: (text) => this.emit("warning", text),
+    });
     const onStart = (d: ApiStartData) => this.emit("api_start", toCall(d));
     const onStop = (d: ApiStopData) => this.onApiStop(d);
-    const onStopped = (b: ComponentStoppedBody) => this.onComponentStopped(b);
+    const onStopped = (b: ComponentStoppedBody) => this.components.onStopped(b, (ivrid) => this.sessions.get(ivrid));
     const onDtmf = (b: DtmfBody) => this.onDtmf(b);
     const onState = (c: StateChange) => this.onState(c);
     client.on("api_start", onStart);
@@ -113,109 +118,18 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   /**
    * Runs one component on the call and resolves when it stopped (with its transferKey and results).
    * While one runs, `busy` decides: `reject` (error, nothing sent), `queue` (sent when it stops), or `replace`
-   * (terminate it, wait for the answer, then apply).
+   * (terminate it, wait for the answer, then apply). Data is checked (numeric oType) before anything is sent.
    */
   async apply(ivrid: string, data: Record<string, unknown>, options: ApplyOptions = {}): Promise<ComponentResult> {
     const s = this.require(ivrid);
     const checked = checkRequest("ivrapi_component_apply", { qid: 0, key: s.call.key, ivrid, data });
     if (!checked.ok) throw new IvrApiError("invalid", checked.message, { ivrid });
-    const timeoutMs = options.timeoutMs ?? 0;
-    if (!s.running) return this.run(s, checked.body.data, timeoutMs);
-    switch (options.busy ?? "reject") {
-      case "reject":
-        throw new IvrApiError("busy", `a component (oId ${s.running.oId}) already runs on call ${ivrid}`, { ivrid });
-      case "queue":
-        return this.enqueue(s, checked.body.data, timeoutMs, false);
-      case "replace":
-        return this.enqueue(s, checked.body.data, timeoutMs, true);
-    }
-  }
-
-  private enqueue(s: Session, data: ComponentData, timeoutMs: number, replace: boolean): Promise<ComponentResult> {
-    return new Promise<ComponentResult>((resolve, reject) => {
-      const item: QueuedApply = { data, timeoutMs, resolve, reject };
-      if (replace) {
-        s.queue.unshift(item);
-        // The terminate answer frees the call and drain() starts the replacement.
-        this.terminate(s.ivrid).catch((err: IvrApiError) => {
-          if (err.code === "no_component") this.drain(s);
-        });
-      } else s.queue.push(item);
-    });
-  }
-
-  private run(s: Session, data: ComponentData, timeoutMs: number): Promise<ComponentResult> {
-    return new Promise<ComponentResult>((resolve, reject) => {
-      // Our own oId on every component: it correlates component_stopped even when the event names no ivrid.
-      const oId = this.nextOId++;
-      const running: RunningComponent = {
-        oId,
-        data: { ...data, oId },
-        timeoutMs,
-        timer: undefined,
-        timedOut: false,
-        resolve,
-        reject,
-      };
-      s.running = running;
-      this.byOId.set(String(oId), s.ivrid);
-      this.sessionRequest(s, "ivrapi_component_apply", { data: running.data }).then(
-        () => {
-          if (timeoutMs > 0 && this.isActive(s, running)) {
-            running.timer = setTimeout(() => {
-              running.timedOut = true;
-              this.terminate(s.ivrid).catch((err: Error) => this.emit("warning", `apply timeout: ${err.message}`));
-            }, timeoutMs);
-          }
-        },
-        (err: IvrApiError) => this.settle(s, running, err),
-      );
-    });
-  }
-
-  private isActive(s: Session, r: RunningComponent): boolean {
-    return s.running === r || s.stopping.get(r.oId) === r;
-  }
-
-  /** Ends one component's wait (stopped, failed or lost) and lets the next queued apply go. */
-  private settle(s: Session, r: RunningComponent, outcome: ComponentResult | IvrApiError): void {
-    clearTimeout(r.timer);
-    this.byOId.delete(String(r.oId));
-    s.stopping.delete(r.oId);
-    if (s.running === r) s.running = undefined;
-    if (outcome instanceof IvrApiError) r.reject(outcome);
-    else r.resolve(outcome);
-    this.drain(s);
-  }
-
-  private drain(s: Session): void {
-    if (s.running || !this.sessions.has(s.ivrid)) return;
-    const next = s.queue.shift();
-    if (next) this.run(s, next.data, next.timeoutMs).then(next.resolve, next.reject);
+    return this.components.apply(s, checked.body.data, options);
   }
 
   /** Stops the running component; resolves on the terminate answer, after which the call is free (rule 3). */
-  async terminate(ivrid: string): Promise<Answer> {
-    const s = this.require(ivrid);
-    const r = s.running;
-    if (!r) throw new IvrApiError("no_component", `no component runs on call ${ivrid}`, { ivrid });
-    try {
-      const answer = await this.sessionRequest(s, "ivrapi_component_terminate", {});
-      if (s.running === r) {
-        // Its component_stopped may still come; until then it waits under its oId, off the call's slot.
-        s.running = undefined;
-        clearTimeout(r.timer);
-        s.stopping.set(r.oId, r);
-        this.drain(s);
-      }
-      return answer;
-    } catch (err) {
-      // The server has nothing running (it ended while we were away): stop waiting for an event that never comes.
-      if (err instanceof IvrApiError && err.details.serverCode === "no_component" && this.isActive(s, r)) {
-        this.settle(s, r, new IvrApiError("no_component", `component oId ${r.oId} is no longer running`, { ivrid }));
-      }
-      throw err;
-    }
+  terminate(ivrid: string): Promise<Answer> {
+    return this.components.terminate(this.require(ivrid));
   }
 
   /** Gives control back to the script; on the answer the call's state is dropped (rule 5). */
@@ -256,7 +170,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       clearTimeout(w.timer);
       w.reject(err);
     }
-    for (const r of [s.running, ...s.stopping.values()]) if (r) this.byOId.delete(String(r.oId));
+    this.components.forget(s);
     s.running = undefined;
     s.stopping.clear();
     s.queue.length = 0;
@@ -270,30 +184,6 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     if (this.accepting.has(d.ivrid)) this.stoppedEarly.add(d.ivrid);
     const s = this.sessions.get(d.ivrid);
     if (s) this.end(s, { reason: d.reason ?? "script", stop: d });
-  }
-
-  private onComponentStopped(b: ComponentStoppedBody): void {
-    const ivrid = b.ivrid ?? (b.oId === undefined ? undefined : this.byOId.get(String(b.oId)));
-    const s = ivrid === undefined ? undefined : this.sessions.get(ivrid);
-    let r: RunningComponent | undefined;
-    if (s) {
-      if (b.oId === undefined) r = s.running;
-      else r = s.running?.oId === Number(b.oId) ? s.running : s.stopping.get(Number(b.oId));
-    }
-    if (!s || !r) {
-      this.emit("warning", `component_stopped that matches no component of this connection: ${JSON.stringify(b)}`);
-      return;
-    }
-    const result: ComponentResult = {
-      oId: r.oId,
-      transferKey: b.transferKey ?? "",
-      results: b.results ?? {},
-      body: b,
-      data: r.data,
-      timedOut: r.timedOut,
-    };
-    this.emit("component_stopped", s.call, result);
-    this.settle(s, r, result);
   }
 
   private onDtmf(b: DtmfBody): void {
