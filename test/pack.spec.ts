@@ -1,7 +1,8 @@
 // The palette install, for real: `npm pack` (prepack builds), the tarball checked against an allow-list, installed
 // into a fresh Node-RED user folder the way the palette manager installs (`npm install <tarball>` there, same
-// flags), then a real Node-RED 4.1 started on that folder (no nodesDir: the package loads from its node_modules):
-// the seven types load with help, labels and icons, the examples are listed, and one runs a call on the simulator.
+// flags), then a real Node-RED started on that folder with no nodesDir, so the package loads from its
+// node_modules (4.1 from devDependencies; NODE_RED_PATH=…/node-red/lib/red.js picks another): the seven types
+// load with help, labels and icons, the examples are listed, and one runs a call on the simulator.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -88,7 +89,7 @@ function editorIcons(): string[] {
   return [...icons].sort();
 }
 
-describe("package: npm pack, installed into a fresh user folder like the palette does, in a real Node-RED 4.1", function () {
+describe("package: npm pack, installed into a fresh user folder like the palette does, in a real Node-RED", function () {
   this.timeout(120_000);
   let tmp = "";
   let tarball = "";
@@ -141,7 +142,10 @@ describe("package: npm pack, installed into a fresh user folder like the palette
       externalModules: { autoInstall: false },
     };
     fs.writeFileSync(path.join(userDir, "settings.js"), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
-    const bin = path.join(ROOT, "node_modules", "node-red", "red.js");
+    // NODE_RED_PATH (…/node-red/lib/red.js, as for the test helper) picks another Node-RED; default: this repo's.
+    const bin = process.env.NODE_RED_PATH
+      ? path.join(path.dirname(process.env.NODE_RED_PATH), "..", "red.js")
+      : path.join(ROOT, "node_modules", "node-red", "red.js");
     const child = spawn(process.execPath, [bin, "--userDir", userDir, "--port", String(port)], {
       cwd: userDir,
       stdio: ["ignore", "pipe", "pipe"],
@@ -235,6 +239,13 @@ describe("package: npm pack, installed into a fresh user folder like the palette
       enabled: boolean;
       err?: string;
     }>;
+    // The Node-RED under test is one the package claims to support (package.json node-red.version, ">=x.y.z").
+    const settings = (await (await get("/settings", { Accept: "application/json" })).json()) as { version: string };
+    const running = settings.version.split(/[.-]/).map(Number);
+    const min = (PKG["node-red"].version.match(/^>=(\d+)\.(\d+)\.(\d+)$/) ?? []).slice(1).map(Number);
+    assert.equal(min.length, 3, `node-red.version ${PKG["node-red"].version}: expected ">=x.y.z"`);
+    const cmp = running.slice(0, 3).findIndex((v, i) => v !== min[i]);
+    assert.ok(cmp === -1 || (running[cmp] as number) > (min[cmp] as number), `Node-RED ${settings.version}`);
     const ours = sets.filter((s) => s.module === MODULE);
     assert.deepEqual(ours.flatMap((s) => s.types).sort(), [...TYPES].sort());
     for (const s of ours) {
