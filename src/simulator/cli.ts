@@ -1,4 +1,5 @@
-// `npm run sim` / `npm start`: runs the platform simulator in the foreground and says how to use it.
+#!/usr/bin/env node
+// `npm run sim` (or `ivrapi-sim` from an installed package): runs the platform simulator in the foreground and says how to use it.
 import { parseArgs } from "node:util";
 import { Simulator } from "./simulator";
 
