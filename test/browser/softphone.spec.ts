@@ -4,25 +4,13 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { IvrApiClient } from "../../src/client";
 import { type CallInfo, SessionRegistry } from "../../src/session";
 import { Simulator, sendJson } from "../../src/simulator";
+import { DOCS, launchChromium, requireChromium, VIEWPORT, WAIT } from "./support";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const SCREENSHOT = path.join(__dirname, "..", "..", "docs", "softphone.png");
-/** Generous: a cold chromium on a busy CI machine; every wait is on page state, never a fixed sleep. */
-const WAIT = { timeout: 20_000 };
+const SCREENSHOT = path.join(DOCS, "softphone.png");
 
 /** The IVR under test: plays a menu; "1" stops it and transfers to 101. Failures are kept for the test to check. */
 function menuIvr(reg: SessionRegistry, failures: string[]): void {
@@ -53,18 +41,13 @@ describe("softphone page (browser)", function () {
   this.timeout(120_000);
   let sim: Simulator;
   let client: IvrApiClient;
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
-  let userDataDir: string;
   const failures: string[] = [];
   const pageErrors: string[] = [];
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      if (process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install chromium (see .ci/run)`);
-      console.log(`      (skipped: ${CHROMIUM} is not installed; apt-get install chromium runs these tests)`);
-      this.skip();
-    }
+    requireChromium(this);
     // The menu plays until a key stops it; the transfer lasts long enough to be seen, then ends the call.
     sim = await Simulator.start({ durations: { 204: 120_000, 203: 3000, default: 50 } });
     client = new IvrApiClient({
@@ -80,14 +63,8 @@ describe("softphone page (browser)", function () {
     const ready = new Promise((resolve) => client.once("ready", resolve));
     client.start();
     await ready;
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "softphone-chromium-"));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      args: ARGS,
-      headless: true,
-      viewport: { width: 1280, height: 800 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: VIEWPORT });
     page.on("pageerror", (err) => pageErrors.push(err.message));
     page.on("console", (msg) => {
       // The browser notes every HTTP error; the one the test provokes (409) is expected.
@@ -96,10 +73,9 @@ describe("softphone page (browser)", function () {
   });
 
   after(async () => {
-    await context?.close();
+    await browser?.close();
     await client?.close();
     await sim?.stop();
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
   });
 
   afterEach(async function () {

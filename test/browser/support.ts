@@ -1,0 +1,227 @@
+// Shared by the browser suites: Debian's chromium through playwright-core (skipped only when chromium is absent and
+// CI is unset), a real Node-RED child process set up the way `npm start` does it, and small waits on editor state.
+import assert from "node:assert/strict";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { prepareUserDir } from "../../scripts/userdir";
+
+export const ROOT = path.join(__dirname, "..", "..");
+export const DOCS = path.join(ROOT, "docs");
+export const CHROMIUM = "/usr/bin/chromium";
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+export const VIEWPORT = { width: 1280, height: 800 };
+/** Generous: a cold chromium on a busy CI machine; every wait is on page state, never a fixed sleep. */
+export const WAIT = { timeout: 20_000 };
+
+/** Call first in a suite's `before`: skips when chromium is missing locally, fails in CI (which must install it). */
+export function requireChromium(ctx: Mocha.Context): void {
+  if (fs.existsSync(CHROMIUM)) return;
+  if (process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install chromium (see .ci/run)`);
+  console.log(`      (skipped: ${CHROMIUM} is not installed; apt-get install chromium runs these tests)`);
+  ctx.skip();
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+/**
+ * A context at 1280x800 that stays on this machine: the editor asks catalogue.nodered.org for the palette
+ * manager's list, answered here with an empty one; any other request off loopback is refused and recorded.
+ */
+export async function newContext(
+  browser: Browser,
+  offsite: string[],
+  options: { locale?: string } = {},
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: VIEWPORT, ...options });
+  await context.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => {
+    const url = route.request().url();
+    if (url.startsWith("https://catalogue.nodered.org/")) return route.fulfill({ json: { modules: [] } });
+    offsite.push(url);
+    return route.abort();
+  });
+  return context;
+}
+
+/** Collects uncaught page errors and console errors; `ignore` filters out the ones a test provokes on purpose. */
+export function watchErrors(page: Page, errors: string[], ignore?: RegExp): void {
+  page.on("pageerror", (err) => errors.push(`${page.url()}: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !ignore?.test(msg.text())) errors.push(`${page.url()}: ${msg.text()}`);
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls a condition of this process (the in-process simulator), for state no page shows. */
+export async function until(what: string, pred: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** `npm run build`: Node-RED loads the package from dist/ (nodesDir = the repo root, as `npm start` does). */
+export function build(): void {
+  execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "pipe" });
+}
+
+export interface NodeRed {
+  base: string;
+  userDir: string;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * A real Node-RED with the settings `npm start` writes (scripts/userdir.ts) in a fresh temp userDir. `seed`:
+ * "examples" deploys every example bound to the simulator, as `npm start` does; "empty" starts with no flows.
+ */
+export async function startNodeRed(o: { simUrl: string; token: string; seed: "examples" | "empty" }): Promise<NodeRed> {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "ivrapi-editor-"));
+  const port = await freePort();
+  if (o.seed === "empty") fs.writeFileSync(path.join(userDir, "flows.json"), "[]\n");
+  const seeded = prepareUserDir({
+    userDir,
+    packageRoot: ROOT,
+    host: "127.0.0.1",
+    redPort: port,
+    simUrl: o.simUrl,
+    token: o.token,
+  });
+  assert.equal(seeded, o.seed === "examples");
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [require.resolve("node-red/red.js"), "--userDir", userDir, "--settings", path.join(userDir, "settings.js")],
+    { cwd: userDir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_RED_ENABLE_PROJECTS: "false" } },
+  );
+  let output = "";
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Node-RED did not start:\n${output}`)), 60_000);
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (/Started flows/.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Node-RED exited (${code}):\n${output}`));
+    });
+  });
+  return {
+    base: `http://127.0.0.1:${port}`,
+    userDir,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGINT");
+        const force = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(force);
+      }
+      fs.rmSync(userDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type FlowNode = { id: string; type: string; z?: string; wires?: string[][]; [k: string]: unknown };
+
+/** The deployed flows, through the admin API. */
+export async function deployedFlows(base: string): Promise<FlowNode[]> {
+  const res = await fetch(`${base}/flows`, { headers: { "Node-RED-API-Version": "v2" } });
+  assert.equal(res.status, 200);
+  return ((await res.json()) as { flows: FlowNode[] }).flows;
+}
+
+/** Opens the editor and waits until the flows are loaded and this package's palette entries are drawn. */
+export async function openEditor(page: Page, base: string): Promise<void> {
+  await page.goto(`${base}/`);
+  await page.waitForFunction(
+    () => {
+      const red = (window as unknown as { RED?: EditorRED }).RED;
+      return !!red?.nodes?.version?.() && !!red.nodes.getType("ivrapi-apply");
+    },
+    undefined,
+    WAIT,
+  );
+  await page.locator('.red-ui-palette-node[data-palette-type="ivrapi-apply"]').waitFor(WAIT);
+  await page.locator("#red-ui-loader").waitFor({ state: "hidden", ...WAIT });
+}
+
+/** Clicks Deploy and waits for the editor's own verdict: clean (not dirty) with a success notification. */
+export async function deploy(page: Page): Promise<void> {
+  await page.locator("#red-ui-header-button-deploy").click();
+  await page.locator(".red-ui-notification-success").first().waitFor(WAIT);
+  await page.waitForFunction(() => !(window as unknown as { RED: EditorRED }).RED.nodes.dirty(), undefined, WAIT);
+  assert.equal(await page.locator(".red-ui-notification-error").count(), 0, "an error notification after deploy");
+}
+
+/** The six node types a flow uses (the seventh, ivrapi-connection, is a config node outside the palette). */
+export const FLOW_TYPES = [
+  "ivrapi-start",
+  "ivrapi-apply",
+  "ivrapi-terminate",
+  "ivrapi-dtmf",
+  "ivrapi-file",
+  "ivrapi-abort",
+] as const;
+
+/** What a node's editor template registers: its palette category and icon file, read from nodes/<type>.html. */
+export function nodeDef(type: string): { category: string; icon: string } {
+  const html = fs.readFileSync(path.join(ROOT, "nodes", `${type}.html`), "utf8");
+  const category = /\bcategory:\s*"([^"]+)"/.exec(html)?.[1];
+  const icon = /\bicon:\s*"([^"]+)"/.exec(html)?.[1];
+  assert.ok(category && icon, `category and icon in nodes/${type}.html`);
+  return { category, icon };
+}
+
+/** The first paragraph of a help file, as plain text: a distinctive sentence to look for in the sidebar. */
+export function helpLead(lang: string, type: string): string {
+  const html = fs.readFileSync(path.join(ROOT, "locales", lang, `${type}.html`), "utf8");
+  const p = /<p>([\s\S]*?)<\/p>/.exec(html)?.[1] ?? "";
+  const entities: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', nbsp: " " };
+  return squash(p.replace(/<[^>]+>/g, "").replace(/&(\w+);/g, (m, e: string) => entities[e] ?? m));
+}
+
+/** One locale's message catalog for one node type. */
+export function catalog(lang: string, type: string): { paletteLabel: string; [k: string]: unknown } {
+  const file = path.join(ROOT, "locales", lang, `${type}.json`);
+  return (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, { paletteLabel: string }>)[type] as {
+    paletteLabel: string;
+  };
+}
+
+export const squash = (s: string) => s.replace(/\s+/g, " ").trim();
+
+/** The parts of the editor's global `RED` the tests touch (typed loosely: it is the editor's own API). */
+// biome-ignore lint/suspicious/noExplicitAny: the editor's API is untyped
+export type EditorRED = any;
