@@ -179,6 +179,8 @@ export async function openEditor(page: Page, base: string): Promise<void> {
 
 /** Clicks Deploy and waits for the editor's own verdict: clean (not dirty) with a success notification. */
 export async function deploy(page: Page): Promise<void> {
+  const dirty = await page.evaluate(() => (window as unknown as { RED: EditorRED }).RED.nodes.dirty());
+  assert.equal(dirty, true, "nothing to deploy");
   await page.locator("#red-ui-header-button-deploy").click();
   await page.locator(".red-ui-notification-success").first().waitFor(WAIT);
   await page.waitForFunction(() => !(window as unknown as { RED: EditorRED }).RED.nodes.dirty(), undefined, WAIT);
