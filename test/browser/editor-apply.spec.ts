@@ -141,7 +141,13 @@ describe("Node-RED editor (browser): the apply component's edit dialog", functio
     const numbers = await page.locator("#node-input-key-container .ivrapi-key-index").allTextContents();
     assert.deepEqual(numbers, ["1", "2", "3"]);
 
-    // docs/editor-apply.png: the dialog with its exit list.
+    // docs/editor-apply.png: the dialog with its exit list. Same picture every run: no rotating sidebar tips, and
+    // the flow behind the dialog connected.
+    await page.evaluate(() =>
+      (window as unknown as { RED: EditorRED }).RED.actions.invoke("core:toggle-show-tips", false),
+    );
+    await page.locator(".red-ui-sidebar-info.show-tips").waitFor({ state: "detached", ...WAIT });
+    await page.locator("#ex2-start .red-ui-flow-node-status-label").filter({ hasText: "connected" }).waitFor(WAIT);
     const file = path.join(DOCS, "editor-apply.png");
     fs.mkdirSync(DOCS, { recursive: true });
     await page.screenshot({ path: file });
