@@ -112,8 +112,17 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
         new IvrApiError("not_connected", `cannot send ${name}: the connection is ${this._state}`, { request: name }),
       );
     }
-    const { qid, answer } = this.requests.open(name, timeoutMs ?? this.options.requestTimeoutMs);
-    ws.send(encode(name, { ...params, qid }), (err) => {
+    // Encoded before a qid is taken: a body that cannot be serialised (BigInt, a cycle) is refused here.
+    const qid = this.requests.nextId();
+    let text: string;
+    try {
+      text = encode(name, { ...params, qid });
+    } catch (err) {
+      const why = `${name} cannot be sent: its body is not serialisable JSON (${(err as Error).message})`;
+      return Promise.reject(new IvrApiError("invalid", why, { request: name }));
+    }
+    const answer = this.requests.open(qid, name, timeoutMs ?? this.options.requestTimeoutMs);
+    ws.send(text, (err) => {
       if (err) {
         const text = `could not send ${name}: ${this.mask(err.message)}`;
         this.requests.fail(qid, new IvrApiError("connection_lost", text, { request: name }));

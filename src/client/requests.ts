@@ -25,17 +25,20 @@ export class RequestTracker {
     return this.pending.size;
   }
 
-  /** Registers a request and returns its qid plus the promise of its answer. */
-  open(name: RequestName, timeoutMs: number): { qid: number; answer: Promise<Answer> } {
-    const qid = this.nextQid++;
-    const answer = new Promise<Answer>((resolve, reject) => {
+  /** A qid never used before on this client. */
+  nextId(): number {
+    return this.nextQid++;
+  }
+
+  /** Registers a request under its qid and returns the promise of its answer. */
+  open(qid: number, name: RequestName, timeoutMs: number): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(qid);
         reject(new IvrApiError("timeout", `no answer to ${name} within ${timeoutMs} ms`, { request: name }));
       }, timeoutMs);
       this.pending.set(qid, { name, resolve, reject, timer });
     });
-    return { qid, answer };
   }
 
   /** Fails one request (its frame could not be sent). */

@@ -15,52 +15,67 @@ export const KNOWN_STOP_REASONS = ["script", "timeout", "abort"] as const;
 
 const nonEmpty = z.string().min(1);
 
+/**
+ * An informational field: a value of the wrong type (null from an Erlang encoder, a number as text) reads as
+ * absent instead of dropping the whole frame. Fields that correlate (ivrid, key, qid, dtmf) stay strict.
+ */
+const info = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
+
 // ---------------------------------------------------------------------------------------------
 // Server → client
 
 export const ApiStartData = z.looseObject({
   ivrid: nonEmpty,
   key: z.string(),
-  callid: z.string().optional(),
-  cid: z.string().optional(),
-  componentid: z.union([z.number(), z.string()]).optional(),
-  componentname: z.string().optional(),
-  ivrts: z.number().optional(),
-  // A JSON *string* in the seed; kept raw and parsed separately (see parseParams).
-  params: z.string().optional(),
-  sm_id: z.string().optional(),
-  state: SipState.optional(),
+  callid: info(z.string()),
+  cid: info(z.string()),
+  componentid: info(z.union([z.number(), z.string()])),
+  componentname: info(z.string()),
+  ivrts: info(z.number()),
+  // A JSON *string* in the seed; kept raw and parsed separately (see parseParams). An object is kept as its JSON.
+  params: z
+    .unknown()
+    .transform((v) => (typeof v === "string" ? v : v == null ? undefined : JSON.stringify(v)))
+    .optional(),
+  sm_id: info(z.string()),
+  state: info(SipState),
 });
 export type ApiStartData = z.infer<typeof ApiStartData>;
 
-export const ApiStopData = ApiStartData.extend({ reason: z.string().optional() });
+export const ApiStopData = ApiStartData.extend({ reason: info(z.string()) });
 export type ApiStopData = z.infer<typeof ApiStopData>;
 
 export const NotifyBody = z.looseObject({
   class: z.string(),
   type: z.string(),
-  eventts: z.number().optional(),
+  eventts: info(z.number()),
   // Subscription id of the client's choosing, echoed by the server (vendor docs).
-  id: z.union([z.string(), z.number()]).optional(),
+  id: info(z.union([z.string(), z.number()])),
   data: z.unknown(),
 });
 export type NotifyBody = z.infer<typeof NotifyBody>;
 
 export const ComponentStoppedBody = z.looseObject({
   // The seed example carries neither ivrid nor key; a real server may add them.
-  ivrid: nonEmpty.optional(),
-  key: z.string().optional(),
-  oId: z.union([z.number(), z.string()]).optional(),
-  transferKey: z.string().optional(),
-  results: z.record(z.string(), z.unknown()).optional(),
+  ivrid: info(nonEmpty),
+  key: info(z.string()),
+  oId: info(z.union([z.number(), z.string()])),
+  transferKey: info(z.string()),
+  // An encoder may write "no results" as [] or null: read as {} rather than losing the whole event.
+  results: z
+    .unknown()
+    .transform((v) =>
+      v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined,
+    )
+    .optional(),
 });
 export type ComponentStoppedBody = z.infer<typeof ComponentStoppedBody>;
 
 export const DtmfBody = z.looseObject({
-  key: z.string().optional(),
+  key: info(z.string()),
   ivrid: nonEmpty,
-  mode: z.string(),
-  oId: z.union([z.number(), z.string()]).optional(),
+  mode: z.string().catch("unknown"),
+  oId: info(z.union([z.number(), z.string()])),
   dtmf: z.string().min(1),
 });
 export type DtmfBody = z.infer<typeof DtmfBody>;

@@ -27,13 +27,18 @@ export class Components {
   /** Runs data (already validated) on the call, or applies the busy policy when one runs. */
   apply(s: Session, data: ComponentData, options: ApplyOptions): Promise<ComponentResult> {
     const timeoutMs = options.timeoutMs ?? 0;
-    if (!s.running) return this.run(s, data, timeoutMs);
+    if (!s.running && !s.terminating) return this.run(s, data, timeoutMs);
+    const oId = s.running?.oId ?? "being terminated";
     switch (options.busy ?? "reject") {
       case "reject":
         return Promise.reject(
-          new IvrApiError("busy", `a component (oId ${s.running.oId}) already runs on call ${s.ivrid}`, {
-            ivrid: s.ivrid,
-          }),
+          new IvrApiError(
+            "busy",
+            s.running?.orphaned
+              ? `component oId ${oId} on call ${s.ivrid} got no answer and may still run; terminate it first`
+              : `a component (oId ${oId}) already runs on call ${s.ivrid}`,
+            { ivrid: s.ivrid },
+          ),
         );
       case "queue":
         return this.enqueue(s, data, timeoutMs, false);
@@ -42,10 +47,27 @@ export class Components {
     }
   }
 
-  /** Stops the running component; resolves on the terminate answer, after which the call is free (rule 3). */
-  async terminate(s: Session): Promise<Answer> {
+  /**
+   * Stops the running component; resolves on the terminate answer, after which the call is free (rule 3).
+   * A terminate already in flight is joined, never sent twice.
+   */
+  terminate(s: Session): Promise<Answer> {
+    if (s.terminating) return s.terminating as Promise<Answer>;
     const r = s.running;
-    if (!r) throw new IvrApiError("no_component", `no component runs on call ${s.ivrid}`, { ivrid: s.ivrid });
+    if (!r) {
+      return Promise.reject(
+        new IvrApiError("no_component", `no component runs on call ${s.ivrid}`, { ivrid: s.ivrid }),
+      );
+    }
+    const p = this.sendTerminate(s, r).finally(() => {
+      s.terminating = undefined;
+      this.drain(s);
+    });
+    s.terminating = p;
+    return p;
+  }
+
+  private async sendTerminate(s: Session, r: RunningComponent): Promise<Answer> {
     try {
       const answer = await this.host.terminateRequest(s);
       if (s.running === r) {
@@ -53,7 +75,6 @@ export class Components {
         s.running = undefined;
         clearTimeout(r.timer);
         s.stopping.set(r.oId, r);
-        this.drain(s);
       }
       return answer;
     } catch (err) {
@@ -109,7 +130,11 @@ export class Components {
       s.queue.unshift(item);
       // The terminate answer frees the call and drain() starts the replacement.
       this.terminate(s).catch((err: IvrApiError) => {
-        if (err.code === "no_component") this.drain(s);
+        if (err.code === "no_component") return; // nothing ran: drain() already started it
+        const i = s.queue.indexOf(item);
+        if (i < 0) return;
+        s.queue.splice(i, 1);
+        reject(err);
       });
     });
   }
@@ -123,6 +148,7 @@ export class Components {
         timeoutMs,
         timer: undefined,
         timedOut: false,
+        orphaned: false,
         resolve,
         reject,
       };
@@ -131,15 +157,39 @@ export class Components {
       this.host.applyRequest(s, running.data).then(
         () => {
           if (timeoutMs > 0 && isActive(s, running)) {
-            running.timer = setTimeout(() => {
-              running.timedOut = true;
-              this.terminate(s).catch((err: Error) => this.host.warn(`apply timeout: ${err.message}`));
-            }, timeoutMs);
+            running.timer = setTimeout(() => this.expire(s, running), timeoutMs);
           }
         },
-        (err: IvrApiError) => this.settle(s, running, err),
+        (err: IvrApiError) => {
+          // No answer (timeout, socket gone): the server may run it, so it keeps the call (rule 2).
+          if (err.code === "timeout" || err.code === "connection_lost") this.orphan(s, running, err);
+          else this.settle(s, running, err);
+        },
       );
     });
+  }
+
+  /** The apply timeout ran out: terminate; if even that fails, the waiter learns it now. */
+  private expire(s: Session, r: RunningComponent): void {
+    r.timedOut = true;
+    this.terminate(s).catch((err: IvrApiError) => {
+      if (!isActive(s, r) || r.orphaned) return;
+      const why = `component oId ${r.oId} ran past its timeout and could not be terminated: ${err.message}`;
+      this.orphan(s, r, new IvrApiError("timeout", why, { ivrid: s.ivrid }));
+    });
+  }
+
+  /** Fails the waiter now but keeps the component occupying the call until the server says it ended. */
+  private orphan(s: Session, r: RunningComponent, err: IvrApiError): void {
+    clearTimeout(r.timer);
+    r.orphaned = true;
+    r.reject(err);
+    this.host.warn(`component oId ${r.oId} on call ${s.ivrid}: ${err.message}; the call stays busy until it stops`);
+  }
+
+  /** Components whose waiter already failed: after a reaccept they are terminated, since no flow waits on them. */
+  orphans(s: Session): RunningComponent[] {
+    return [s.running, ...s.stopping.values()].filter((r): r is RunningComponent => r?.orphaned === true);
   }
 
   /** Ends one component's wait (stopped, failed or lost) and lets the next queued apply go. */
@@ -154,7 +204,7 @@ export class Components {
   }
 
   private drain(s: Session): void {
-    if (s.running || !this.host.isHeld(s)) return;
+    if (s.running || s.terminating || s.status !== "held" || !this.host.isHeld(s)) return;
     const next = s.queue.shift();
     if (next) this.run(s, next.data, next.timeoutMs).then(next.resolve, next.reject);
   }

@@ -106,6 +106,11 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         if (err.details.serverCode) out.serverCode = err.details.serverCode;
         return out;
       }
+      // The answer was lost, so the server may have given us control that nobody here tracks: hand it back
+      // (refused harmlessly when another connection won).
+      if (err instanceof IvrApiError && (err.code === "timeout" || err.code === "connection_lost")) {
+        this.client.request("ivrapi_abort", { key: call.key, ivrid: call.ivrid }).catch(() => {});
+      }
       throw err;
     }
     if (this.stoppedEarly.has(call.ivrid))
@@ -122,6 +127,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    */
   async apply(ivrid: string, data: Record<string, unknown>, options: ApplyOptions = {}): Promise<ComponentResult> {
     const s = this.require(ivrid);
+    if (s.status === "aborting") throw this.ended(s, "it is being handed back to the script");
     const checked = checkRequest("ivrapi_component_apply", { qid: 0, key: s.call.key, ivrid, data });
     if (!checked.ok) throw new IvrApiError("invalid", checked.message, { ivrid });
     return this.components.apply(s, checked.body.data, options);
@@ -133,11 +139,31 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   }
 
   /** Gives control back to the script; on the answer the call's state is dropped (rule 5). */
-  async abort(ivrid: string): Promise<Answer> {
+  async abort(ivrid: string, opts: { timeoutMs?: number } = {}): Promise<Answer> {
     const s = this.require(ivrid);
-    const answer = await this.sessionRequest(s, "ivrapi_abort", {});
-    this.end(s, { reason: "aborted" });
-    return answer;
+    if (s.status === "aborting") throw this.ended(s, "it is being handed back to the script");
+    const before = s.status;
+    // From now on nothing else is sent for the call (rules 4, 5): waiting applies fail at once.
+    s.status = "aborting";
+    const err = this.ended(s, "it is being handed back to the script");
+    for (const q of s.queue.splice(0)) q.reject(err);
+    try {
+      const answer = await this.sessionRequest(s, "ivrapi_abort", {}, opts);
+      this.end(s, { reason: "aborted" });
+      return answer;
+    } catch (e) {
+      if (this.sessions.get(ivrid) === s && s.status === "aborting") s.status = before;
+      throw e;
+    }
+  }
+
+  /**
+   * Hands every held call back to its script (best effort, bounded by timeoutMs): used when the owner goes away
+   * (Node-RED redeploy or shutdown), so no caller is left in silence on a call nobody drives any more.
+   */
+  async releaseAll(timeoutMs: number): Promise<void> {
+    const held = [...this.sessions.values()].filter((s) => s.status === "held");
+    await Promise.allSettled(held.map((s) => this.abort(s.ivrid, { timeoutMs })));
   }
 
   /** Sends a session request with the session's key (rule 1); the one path every session request takes. */
@@ -147,9 +173,25 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     params: Omit<RequestParams<N>, "key" | "ivrid">,
     opts: { timeoutMs?: number } = {},
   ): Promise<Answer> {
-    const session = typeof s === "string" ? this.require(s) : s;
+    let session: Session;
+    try {
+      session = typeof s === "string" ? this.require(s) : s;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (session.status === "aborting" && name !== "ivrapi_abort") {
+      return Promise.reject(this.ended(session, "it is being handed back to the script"));
+    }
+    if (session.status === "reaccepting" && name !== "ivrapi_reaccept") {
+      const why = `call ${session.ivrid} is being taken back after a reconnect; ${name} was not sent`;
+      return Promise.reject(new IvrApiError("not_connected", why, { ivrid: session.ivrid, request: name }));
+    }
     const body = { ...params, key: session.call.key, ivrid: session.ivrid } as unknown as RequestParams<N>;
     return this.client.request(name, body, opts);
+  }
+
+  private ended(s: Session, why: string): IvrApiError {
+    return new IvrApiError("session_ended", `call ${s.ivrid} ended: ${why}`, { ivrid: s.ivrid, reason: why });
   }
 
   private require(ivrid: string): Session {
@@ -205,16 +247,23 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   }
 
   private async takeBack(s: Session): Promise<void> {
-    try {
-      await this.sessionRequest(s, "ivrapi_reaccept", {});
-      if (this.sessions.get(s.ivrid) !== s) return;
-      s.status = "held";
-      this.emit("reaccepted", s.call);
-    } catch (err) {
-      // Refused (the call ended or another instance took it): the call is not ours any more.
-      if (err instanceof IvrApiError && err.code === "rejected") this.end(s, { reason: "lost" });
-      // Otherwise the socket broke again; the next "ready" retries.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.sessionRequest(s, "ivrapi_reaccept", {});
+        break;
+      } catch (err) {
+        const code = err instanceof IvrApiError ? err.code : "";
+        // Refused (the call ended or another instance took it), or never answered: the call is not ours any more.
+        if (code === "rejected" || (code === "timeout" && attempt >= 3)) this.end(s, { reason: "lost" });
+        if (code !== "timeout" || attempt >= 3 || this.sessions.get(s.ivrid) !== s) return;
+        // Otherwise (socket broke again) the next "ready" retries.
+      }
     }
+    if (this.sessions.get(s.ivrid) !== s) return;
+    s.status = "held";
+    this.emit("reaccepted", s.call);
+    // Components whose flow already got an error may have ended while we were away: stop them, free the call.
+    if (this.components.orphans(s).length > 0) this.components.terminate(s).catch(() => {});
   }
 
   /** Forgets every call and detaches from the client (the client itself is not closed). */

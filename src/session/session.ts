@@ -10,6 +10,11 @@ export interface RunningComponent {
   timeoutMs: number;
   timer: NodeJS.Timeout | undefined;
   timedOut: boolean;
+  /**
+   * Its waiter already got an error (the apply or terminate answer was lost), but the server may still run it:
+   * it keeps the call occupied (rule 2) until its stop event or a terminate answer says otherwise.
+   */
+  orphaned: boolean;
   resolve(r: ComponentResult): void;
   reject(e: IvrApiError): void;
 }
@@ -22,8 +27,13 @@ export interface QueuedApply {
 }
 
 export class Session {
-  /** `held`: control is ours; `reaccepting`: the socket broke and control is being taken back. */
-  status: "held" | "reaccepting" = "held";
+  /**
+   * `held`: control is ours; `reaccepting`: the socket broke and control is being taken back (nothing is sent
+   * for the call until that is answered); `aborting`: control is being handed back (nothing more is sent).
+   */
+  status: "held" | "reaccepting" | "aborting" = "held";
+  /** The terminate in flight: the next component waits for its answer (rule 3), a second terminate joins it. */
+  terminating: Promise<unknown> | undefined;
   /** The component that occupies the call (from the moment its apply is sent). */
   running: RunningComponent | undefined;
   /** Terminated components whose component_stopped has not arrived yet, by oId. */

@@ -147,8 +147,9 @@ function controlled(
         engine.answer(conn, name, qid, errorBody("no_component", `no component runs on ${call.info.ivrid}`));
         return;
       }
+      if (engine.opts.stoppedBeforeAnswer) finishComponent(engine, call, "terminated");
       engine.answer(conn, name, qid, { result: "ok" });
-      finishComponent(engine, call, "terminated");
+      if (!engine.opts.stoppedBeforeAnswer) finishComponent(engine, call, "terminated");
       return;
     case "ivrapi_file_get_path":
       getPath(engine, conn, call, body as ParsedRequestBody<"ivrapi_file_get_path">);

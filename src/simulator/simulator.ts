@@ -37,6 +37,7 @@ function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     linkTtlMs: o.linkTtlMs ?? 300_000,
     capabilities: [...(o.capabilities ?? ["ivrapi", "subscr"])],
     componentStoppedIvrid: o.componentStoppedIvrid ?? false,
+    stoppedBeforeAnswer: o.stoppedBeforeAnswer ?? false,
     durations: { ...(o.durations ?? {}) },
     manual: o.manual ?? false,
     log: o.log ?? (() => {}),

@@ -13,6 +13,11 @@ export interface SimulatorOptions {
   capabilities?: string[];
   /** true: ivrapi_component_stopped also carries ivrid and key (the seed shows neither). */
   componentStoppedIvrid?: boolean;
+  /**
+   * true: a terminated component's ivrapi_component_stopped goes out before the terminate answer (the order a
+   * real server may well use); false (default): the answer first.
+   */
+  stoppedBeforeAnswer?: boolean;
   /** ms a component runs before finishing on its own, by oType; Infinity = never. */
   durations?: Partial<Record<number | "default", number>>;
   /** true: components never finish by themselves (deterministic tests). */
@@ -143,6 +148,7 @@ export interface ResolvedOptions {
   linkTtlMs: number;
   capabilities: string[];
   componentStoppedIvrid: boolean;
+  stoppedBeforeAnswer: boolean;
   durations: Partial<Record<number | "default", number>>;
   manual: boolean;
   log: (line: string) => void;

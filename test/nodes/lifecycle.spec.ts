@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import type { Simulator } from "../../src/simulator";
 import {
+  collect,
   connectionDef,
   credentials,
   type FlowNode,
@@ -117,6 +118,19 @@ describe("nodes: connection lifecycle", () => {
       counts,
     );
     assert.equal(hub().listenerCount("link"), links);
+  });
+
+  it("full redeploy hands the calls it held back to their scripts instead of leaving them controlled by nobody", async () => {
+    await load(sim, flow(sim));
+    await ready();
+    const { ivrid } = await placeAccepted(sim, "call", { key: "k" });
+    assert.equal(sim.getCall(ivrid)?.phase, "controlled");
+    const stopped = collect("stopped");
+    await helper.setFlows(onTab(flow(sim)), "full", credentials(sim));
+    await ready();
+    assert.equal(sim.getCall(ivrid)?.phase, "released");
+    assert.equal(sim.getCall(ivrid)?.stopReason, "abort");
+    assert.deepEqual(stopped, [], "the closed start node sends nothing");
   });
 
   it("partial redeploy of one node keeps the socket, the held calls and the listener counts", async () => {

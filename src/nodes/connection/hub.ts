@@ -32,6 +32,9 @@ export interface HubDeps {
   mask(text: string): string;
 }
 
+/** How long a closing connection waits for the abort answers of the calls it still holds. */
+const RELEASE_TIMEOUT_MS = 2000;
+
 const LINK_OF: Record<IvrApiClient["state"], LinkState> = {
   idle: "connecting",
   connecting: "connecting",
@@ -195,6 +198,9 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
     this.owners.clear();
     if (!cur) return;
     this.closing = (async () => {
+      // Nobody will drive the calls this connection holds any more: hand them back to their scripts rather
+      // than leave the callers in silence (bounded, so a dead socket cannot stall a deploy).
+      await cur.registry.releaseAll(RELEASE_TIMEOUT_MS);
       cur.unbind();
       cur.registry.dispose();
       await cur.client.close();
