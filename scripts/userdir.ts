@@ -27,7 +27,8 @@ module.exports = {
   credentialSecret: false,
   // Loads this package from the checkout, the way the palette would after an install.
   nodesDir: [${JSON.stringify(o.packageRoot)}],
-  editorTheme: { tours: false, projects: { enabled: false } },
+  // No palette catalogue: the demo must not reach out to the internet (an offline browser would log failures).
+  editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
   diagnostics: { enabled: false },
   telemetry: { enabled: false },
   logging: { console: { level: "info", metrics: false, audit: false } },
