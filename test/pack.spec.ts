@@ -4,13 +4,13 @@
 // node_modules (4.1 from devDependencies; NODE_RED_PATH=…/node-red/lib/red.js picks another): the seven types
 // load with help, labels and icons, the examples are listed, and one runs a call on the simulator.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { Simulator } from "../src/simulator";
+import { freePort, type RunningNodeRed, spawnNodeRed } from "./helpers/node-red";
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, "..");
@@ -49,17 +49,6 @@ const ALLOWED = [
   /^dist\/simulator\/softphone\/[\w-]+\.(html|js|css|svg)$/,
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Polls `check` every 50 ms until it returns a value (not undefined), or fails with `what` after `ms`. */
 async function until<T>(what: string, ms: number, check: () => T | undefined | Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + ms;
@@ -96,8 +85,8 @@ describe("package: npm pack, installed into a fresh user folder like the palette
   let entries: string[] = [];
   let userDir = "";
   let installed = "";
-  let red: ChildProcess | undefined;
-  let output = "";
+  let red: RunningNodeRed | undefined;
+  const output = () => red?.output() ?? "";
   let base = "";
   let sim: Simulator | undefined;
 
@@ -142,49 +131,18 @@ describe("package: npm pack, installed into a fresh user folder like the palette
       externalModules: { autoInstall: false },
     };
     fs.writeFileSync(path.join(userDir, "settings.js"), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
-    // NODE_RED_PATH (…/node-red/lib/red.js, as for the test helper) picks another Node-RED; default: this repo's.
-    const bin = process.env.NODE_RED_PATH
-      ? path.join(path.dirname(process.env.NODE_RED_PATH), "..", "red.js")
-      : path.join(ROOT, "node_modules", "node-red", "red.js");
-    const child = spawn(process.execPath, [bin, "--userDir", userDir, "--port", String(port)], {
-      cwd: userDir,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    red = child;
+    red = await spawnNodeRed(["--userDir", userDir, "--port", String(port)], { cwd: userDir });
     base = `http://127.0.0.1:${port}`;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Node-RED did not start:\n${output}`)), 60_000);
-      const onData = (d: Buffer) => {
-        output += d.toString();
-        if (output.includes("Server now running at")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout?.on("data", onData);
-      child.stderr?.on("data", onData);
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`Node-RED exited (${code}):\n${output}`));
-      });
-    });
   });
 
   after(async () => {
-    if (red && red.exitCode === null && red.signalCode === null) {
-      const child = red;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGINT");
-      const force = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(force);
-    }
+    await red?.stop();
     await sim?.stop();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === "failed") process.stderr.write(`--- Node-RED output ---\n${output}\n`);
+    if (this.currentTest?.state === "failed") process.stderr.write(`--- Node-RED output ---\n${output()}\n`);
   });
 
   const get = async (p: string, headers: Record<string, string> = {}) => {
@@ -263,7 +221,9 @@ describe("package: npm pack, installed into a fresh user folder like the palette
     assert.equal(mod.version, PKG.version);
     assert.equal(mod.user, true, "not loaded as a user-installed module");
     assert.equal(fs.realpathSync(mod.path), fs.realpathSync(installed));
-    const complaints = output.split("\n").filter((l) => /\[(error|warn)\]/.test(l) && /ivrapi/i.test(l));
+    const complaints = output()
+      .split("\n")
+      .filter((l) => /\[(error|warn)\]/.test(l) && /ivrapi/i.test(l));
     assert.deepEqual(complaints, [], "load warnings or errors in Node-RED's log");
   });
 
@@ -344,6 +304,6 @@ describe("package: npm pack, installed into a fresh user folder like the palette
       s.log.some((e) => e.dir === "in" && e.name === "ivrapi_accept"),
       "Node-RED accepted the call",
     );
-    assert.ok(!output.includes(s.token), "the token reached Node-RED's log");
+    assert.ok(!output().includes(s.token), "the token reached Node-RED's log");
   });
 });

@@ -1,25 +1,14 @@
 // `npm start` as a newcomer runs it: simulator + real Node-RED with the examples, two URLs printed, a call
 // through an example works, Ctrl-C stops both; a second run keeps the user's flows; a taken port is a plain message.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { build, freePort, ROOT } from "./helpers/node-red";
 
-const ROOT = path.join(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Run {
   child: ChildProcess;
@@ -54,7 +43,7 @@ describe("npm start", function () {
   let run: Run | undefined;
 
   before(() => {
-    execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "pipe" });
+    build();
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), "ivrapi-start-"));
   });
   afterEach(async () => {

@@ -1,13 +1,14 @@
 // Shared by the browser suites: Debian's chromium through playwright-core (skipped only when chromium is absent and
 // CI is unset), a real Node-RED child process set up the way `npm start` does it, and small waits on editor state.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { prepareUserDir } from "../../scripts/userdir";
+import { freePort, spawnNodeRed } from "../helpers/node-red";
+
+export { build, freePort } from "../helpers/node-red";
 
 export const ROOT = path.join(__dirname, "..", "..");
 export const DOCS = path.join(ROOT, "docs");
@@ -65,17 +66,6 @@ export function watchErrors(page: Page, errors: string[], ignore?: RegExp): void
   });
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Polls a condition of this process (the in-process simulator), for state no page shows. */
 export async function until(what: string, pred: () => boolean, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
@@ -83,11 +73,6 @@ export async function until(what: string, pred: () => boolean, ms = 20_000): Pro
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** `npm run build`: Node-RED loads the package from dist/ (nodesDir = the repo root, as `npm start` does). */
-export function build(): void {
-  execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "pipe" });
 }
 
 export interface NodeRed {
@@ -114,40 +99,16 @@ export async function startNodeRed(o: { simUrl: string; token: string; seed: "ex
     token: o.token,
   });
   assert.equal(seeded, o.seed === "examples");
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [require.resolve("node-red/red.js"), "--userDir", userDir, "--settings", path.join(userDir, "settings.js")],
-    { cwd: userDir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_RED_ENABLE_PROJECTS: "false" } },
-  );
-  let output = "";
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Node-RED did not start:\n${output}`)), 60_000);
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      if (/Started flows/.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Node-RED exited (${code}):\n${output}`));
-    });
+  const red = await spawnNodeRed(["--userDir", userDir, "--settings", path.join(userDir, "settings.js")], {
+    cwd: userDir,
+    readyWhen: /Started flows/,
   });
   return {
     base: `http://127.0.0.1:${port}`,
     userDir,
-    output: () => output,
+    output: red.output,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGINT");
-        const force = setTimeout(() => child.kill("SIGKILL"), 5000);
-        await exited;
-        clearTimeout(force);
-      }
+      await red.stop(5000);
       fs.rmSync(userDir, { recursive: true, force: true });
     },
   };

@@ -1,12 +1,11 @@
 // The built package in a real Node-RED 4.1 (a child process, nodesDir = the repo root): the seven types load,
 // with their help and labels in en-US and ru (what the editor fetches: GET /nodes and /nodes/messages), their icons are served, and a deployed flow takes a call.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { Simulator } from "../../src/simulator";
+import { build, freePort, type RunningNodeRed, spawnNodeRed } from "../helpers/node-red";
 import { type Msg, startSim } from "./harness";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -21,27 +20,15 @@ const TYPES = [
   "ivrapi-abort",
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 describe("nodes: in a real Node-RED 4.1", function () {
   this.timeout(90_000);
-  let red: ChildProcess | undefined;
+  let red: RunningNodeRed | undefined;
   let base = "";
   let userDir = "";
-  let output = "";
   let sim: Simulator;
 
   before(async () => {
-    execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "pipe" });
+    build();
     sim = await startSim();
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), "ivrapi-nr-"));
     const port = await freePort();
@@ -60,37 +47,12 @@ describe("nodes: in a real Node-RED 4.1", function () {
     };
     fs.writeFileSync(path.join(userDir, "settings.js"), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
     fs.writeFileSync(path.join(userDir, "flows.json"), "[]\n");
-    const bin = require.resolve("node-red/red.js");
-    const child = spawn(process.execPath, [bin, "--settings", path.join(userDir, "settings.js")], {
-      cwd: userDir,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    red = child;
+    red = await spawnNodeRed(["--settings", path.join(userDir, "settings.js")], { cwd: userDir });
     base = `http://127.0.0.1:${port}`;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Node-RED did not start:\n${output}`)), 60_000);
-      const onData = (d: Buffer) => {
-        output += d.toString();
-        if (output.includes("Server now running at")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout?.on("data", onData);
-      child.stderr?.on("data", onData);
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`Node-RED exited (${code}):\n${output}`));
-      });
-    });
   });
 
   after(async () => {
-    if (red && red.exitCode === null) {
-      const exited = new Promise((r) => red?.once("exit", r));
-      red.kill("SIGINT");
-      await exited;
-    }
+    await red?.stop();
     if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
     await sim?.stop();
   });
@@ -187,6 +149,6 @@ describe("nodes: in a real Node-RED 4.1", function () {
     await sim.waitForFrame({ dir: "out", name: "ivrapi_accept_result", where: (b) => b.result === "ok" }, 10_000);
     assert.equal(sim.getCall(call.ivrid)?.phase, "controlled");
     assert.equal(sim.connections()[0]?.authorizedBy, "header");
-    assert.ok(!output.includes(sim.token), "the token reached Node-RED's log");
+    assert.ok(!red?.output().includes(sim.token), "the token reached Node-RED's log");
   });
 });
