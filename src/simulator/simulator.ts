@@ -4,10 +4,11 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import fs from "node:fs";
 import http, { type IncomingMessage } from "node:http";
+import https from "node:https";
 import type { Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 import { finishRunning, hangup, placeCall, pressKeys } from "./calls";
 import { Engine, snapshot } from "./engine";
 import { createFaults } from "./faults";
@@ -15,6 +16,7 @@ import { FileStore } from "./files";
 import { handleText } from "./handlers";
 import { installRoutes, type RouteHandler, Router } from "./http";
 import { LiveFeed } from "./live";
+import { rawText, resolveOptions } from "./options";
 import { installPage } from "./page";
 import type {
   ConnectionView,
@@ -28,32 +30,11 @@ import type {
 import { authorize, refuse, WS_BASE_PATH } from "./upgrade";
 import { type FrameMatch, waitForFrame } from "./wait";
 
-function resolveOptions(o: SimulatorOptions): ResolvedOptions {
-  return {
-    host: o.host ?? "127.0.0.1",
-    port: o.port ?? 0,
-    token: o.token ?? randomBytes(16).toString("hex"),
-    acceptTimeoutMs: o.acceptTimeoutMs ?? 30_000,
-    linkTtlMs: o.linkTtlMs ?? 300_000,
-    capabilities: [...(o.capabilities ?? ["ivrapi", "subscr"])],
-    componentStoppedIvrid: o.componentStoppedIvrid ?? false,
-    stoppedBeforeAnswer: o.stoppedBeforeAnswer ?? false,
-    durations: { ...(o.durations ?? {}) },
-    manual: o.manual ?? false,
-    log: o.log ?? (() => {}),
-  };
-}
-
-function rawText(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-}
-
 export class Simulator extends EventEmitter {
   readonly token: string;
   readonly faults: SimFaults;
   private readonly engine: Engine;
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   private readonly router = new Router();
   private readonly faultHost: { engine: Engine; rejectStatus: number | null };
@@ -76,7 +57,11 @@ export class Simulator extends EventEmitter {
     this.engine = new Engine(opts, new FileStore(filesDir), this, () => this.httpUrl);
     this.faultHost = { engine: this.engine, rejectStatus: null };
     this.faults = createFaults(this.faultHost);
-    this.server = http.createServer((req, res) => this.router.handle(req, res));
+    const handler: http.RequestListener = (req, res) => this.router.handle(req, res);
+    // wss:// like an HTTPS platform, for the client's TLS settings (custom CA, verification).
+    this.server = opts.tls
+      ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler)
+      : http.createServer(handler);
     // Without a listener a late server error would crash the host process (a test run, Node-RED's tests).
     this.server.on("error", (err) => {
       if (!this.binding) opts.log(`server error: ${err.message}`);
@@ -123,11 +108,11 @@ export class Simulator extends EventEmitter {
   }
 
   get wsUrl(): string {
-    return `ws://${this.urlHost}:${this.boundPort}${WS_BASE_PATH}`;
+    return `${this.opts.tls ? "wss" : "ws"}://${this.urlHost}:${this.boundPort}${WS_BASE_PATH}`;
   }
 
   get httpUrl(): string {
-    return `http://${this.urlHost}:${this.boundPort}`;
+    return `${this.opts.tls ? "https" : "http"}://${this.urlHost}:${this.boundPort}`;
   }
 
   get log(): FrameLogEntry[] {

@@ -18,6 +18,8 @@ export interface SimulatorOptions {
    * real server may well use); false (default): the answer first.
    */
   stoppedBeforeAnswer?: boolean;
+  /** Serve wss:// and https:// with this key and certificate (PEM). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
   /** ms a component runs before finishing on its own, by oType; Infinity = never. */
   durations?: Partial<Record<number | "default", number>>;
   /** true: components never finish by themselves (deterministic tests). */
@@ -149,6 +151,7 @@ export interface ResolvedOptions {
   capabilities: string[];
   componentStoppedIvrid: boolean;
   stoppedBeforeAnswer: boolean;
+  tls?: { key: string | Buffer; cert: string | Buffer };
   durations: Partial<Record<number | "default", number>>;
   manual: boolean;
   log: (line: string) => void;
