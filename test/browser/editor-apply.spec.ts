@@ -4,25 +4,18 @@
 // docs/editor-apply.png.
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import type { Browser, Page } from "playwright-core";
-import { Simulator } from "../../src/simulator";
+import type { Page } from "playwright-core";
 import {
-  build,
   catalog,
   DOCS,
   deploy,
   deployedFlows,
   type EditorRED,
-  launchChromium,
-  type NodeRed,
-  newContext,
-  openEditor,
+  type EditorSession,
+  editorSession,
   requireChromium,
-  startNodeRed,
   WAIT,
-  watchErrors,
 } from "./support";
 
 /** "2: support" of the keypad menu: exits transfer → hang up, error → sorry, and the "other" port unwired. */
@@ -52,37 +45,22 @@ function portView(page: Page, id: string): Promise<PortView> {
 
 describe("Node-RED editor (browser): the apply component's edit dialog", function () {
   this.timeout(120_000);
-  let sim: Simulator;
-  let red: NodeRed;
-  let browser: Browser;
+  let ed: EditorSession;
   let page: Page;
-  const errors: string[] = [];
-  const offsite: string[] = [];
 
   before(async function () {
     requireChromium(this);
-    build();
-    sim = await Simulator.start();
-    red = await startNodeRed({ simUrl: sim.wsUrl, token: sim.token, seed: "examples" });
-    browser = await launchChromium();
-    page = await (await newContext(browser, offsite)).newPage();
-    watchErrors(page, errors);
-    await openEditor(page, red.base);
+    ed = await editorSession({ seed: "examples" });
+    page = ed.page;
     await page.evaluate(() => (window as unknown as { RED: EditorRED }).RED.workspaces.show("ex2-tab"));
   });
 
   after(async () => {
-    await browser?.close();
-    await red?.stop();
-    await sim?.stop();
+    await ed?.close();
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === "failed" && page) {
-      const shot = path.join(os.tmpdir(), "editor-apply-failure.png");
-      await page.screenshot({ path: shot }).catch(() => {});
-      console.log(`      failure screenshot: ${shot}\n      page errors: ${errors}`);
-    }
+    await ed?.reportFailure(this, "editor-apply");
   });
 
   const rows = () => page.locator("#node-input-key-container > li");
@@ -181,12 +159,12 @@ describe("Node-RED editor (browser): the apply component's edit dialog", functio
     await ports.nth(0).hover();
     await page.locator(".red-ui-flow-port-tooltip").filter({ hasText: "terminated" }).waitFor(WAIT);
     assert.equal(await page.evaluate(() => (window as unknown as { RED: EditorRED }).RED.nodes.dirty()), true);
-    assert.deepEqual(errors, []);
+    assert.deepEqual(ed.errors, []);
   });
 
   it("deploys the edited node: the runtime's flows have the new transferKeys, outputs, wires and data", async () => {
     await deploy(page);
-    const saved = (await deployedFlows(red.base)).find((n) => n.id === NODE);
+    const saved = (await deployedFlows(ed.red.base)).find((n) => n.id === NODE);
     assert.ok(saved);
     assert.deepEqual(saved.transferKeys, ["terminated", "transfer", "timeout"]);
     assert.equal(saved.outputs, 4);
@@ -194,11 +172,11 @@ describe("Node-RED editor (browser): the apply component's edit dialog", functio
     assert.equal(saved.data, '{"oType":201}');
     assert.equal(saved.dataType, "json");
     // The other nodes of the example are untouched.
-    const sales = (await deployedFlows(red.base)).find((n) => n.id === "ex2-sales");
+    const sales = (await deployedFlows(ed.red.base)).find((n) => n.id === "ex2-sales");
     assert.deepEqual(sales?.wires, [["ex2-bye"], ["ex2-sorry"], []]);
     // The deployed node runs: Node-RED logged no error for it.
-    assert.doesNotMatch(red.output(), /\[error\].*ex2-support|\[(error|warn)\] \[ivrapi-apply/);
-    assert.deepEqual(errors, []);
-    assert.deepEqual(offsite, []);
+    assert.doesNotMatch(ed.red.output(), /\[error\].*ex2-support|\[(error|warn)\] \[ivrapi-apply/);
+    assert.deepEqual(ed.errors, []);
+    assert.deepEqual(ed.offsite, []);
   });
 });

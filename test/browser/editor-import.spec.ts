@@ -3,25 +3,18 @@
 // dialog, as a user would) and deploying works, and a call into it then plays the greeting and hangs up.
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import type { Browser, Page } from "playwright-core";
-import { Simulator } from "../../src/simulator";
+import type { Page } from "playwright-core";
 import {
-  build,
   deploy,
   deployedFlows,
   type EditorRED,
-  launchChromium,
-  type NodeRed,
-  newContext,
-  openEditor,
+  type EditorSession,
+  editorSession,
   ROOT,
   requireChromium,
-  startNodeRed,
   until,
   WAIT,
-  watchErrors,
 } from "./support";
 
 const MODULE = "node-red-contrib-ivrapi";
@@ -33,37 +26,21 @@ const EXAMPLES = fs
 
 describe("Node-RED editor (browser): Import ▸ Examples", function () {
   this.timeout(120_000);
-  let sim: Simulator;
-  let red: NodeRed;
-  let browser: Browser;
+  let ed: EditorSession;
   let page: Page;
-  const errors: string[] = [];
-  const offsite: string[] = [];
 
   before(async function () {
     requireChromium(this);
-    build();
-    sim = await Simulator.start();
-    red = await startNodeRed({ simUrl: sim.wsUrl, token: sim.token, seed: "empty" });
-    browser = await launchChromium();
-    page = await (await newContext(browser, offsite)).newPage();
-    watchErrors(page, errors);
-    await openEditor(page, red.base);
+    ed = await editorSession({ seed: "empty" });
+    page = ed.page;
   });
 
   after(async () => {
-    await browser?.close();
-    await red?.stop();
-    await sim?.stop();
+    await ed?.close();
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === "failed" && page) {
-      const shot = path.join(os.tmpdir(), "editor-import-failure.png");
-      await page.screenshot({ path: shot }).catch(() => {});
-      console.log(`      failure screenshot: ${shot}\n      page errors: ${errors}`);
-      console.log(`      Node-RED log tail:\n${red?.output().slice(-3000)}`);
-    }
+    await ed?.reportFailure(this, "editor-import");
   });
 
   const dialog = () => page.locator("#red-ui-clipboard-dialog");
@@ -106,15 +83,15 @@ describe("Node-RED editor (browser): Import ▸ Examples", function () {
     // What a user does next: the start node's dialog, the connection's pencil, URL and token, Update, Done.
     await page.locator("#ex1-start .red-ui-flow-node").dblclick();
     await page.locator("#node-input-btn-connection-edit").click();
-    await page.locator("#node-config-input-url").fill(sim.wsUrl);
-    await page.locator("#node-config-input-token").fill(sim.token);
+    await page.locator("#node-config-input-url").fill(ed.sim.wsUrl);
+    await page.locator("#node-config-input-token").fill(ed.sim.token);
     await page.locator("#node-config-dialog-ok").click();
     await page.locator("#node-config-input-url").waitFor({ state: "detached", ...WAIT });
     await page.locator("#node-dialog-ok").click();
     await page.locator("#node-input-btn-connection-edit").waitFor({ state: "detached", ...WAIT });
 
     await deploy(page);
-    const flows = await deployedFlows(red.base);
+    const flows = await deployedFlows(ed.red.base);
     for (const id of ["ex1-tab", "ex1-start", "ex1-play", "ex1-bye", "ex1-ended", "ivrapi-example-conn"]) {
       assert.ok(
         flows.some((n) => n.id === id),
@@ -122,21 +99,21 @@ describe("Node-RED editor (browser): Import ▸ Examples", function () {
       );
     }
     const conn = flows.find((n) => n.id === "ivrapi-example-conn");
-    assert.equal(conn?.url, sim.wsUrl);
-    assert.equal(JSON.stringify(flows).includes(sim.token), false, "the token stays in the credentials");
+    assert.equal(conn?.url, ed.sim.wsUrl);
+    assert.equal(JSON.stringify(flows).includes(ed.sim.token), false, "the token stays in the credentials");
     assert.deepEqual(flows.find((n) => n.id === "ex1-play")?.wires, [["ex1-bye"], ["ex1-bye"]]);
 
     // The deployed example takes a call: greeting, then hang up; the nodes show they are connected.
     await page.locator("#ex1-start .red-ui-flow-node-status-label").filter({ hasText: "connected" }).waitFor(WAIT);
-    await until("the connection to subscribe", () => sim.connections().some((c) => c.subscriptions.length > 0));
-    const call = sim.placeCall({ key: "greeting" });
-    await until("the greeting call to end", () => sim.getCall(call.ivrid)?.phase === "ended");
-    const ran = sim
+    await until("the connection to subscribe", () => ed.sim.connections().some((c) => c.subscriptions.length > 0));
+    const call = ed.sim.placeCall({ key: "greeting" });
+    await until("the greeting call to end", () => ed.sim.getCall(call.ivrid)?.phase === "ended");
+    const ran = ed.sim
       .getCall(call.ivrid)
       ?.history.filter((h) => h.what === "component started")
       .map((h) => (h.detail as { oType?: number } | undefined)?.oType);
     assert.deepEqual(ran, [204, 201]);
-    assert.deepEqual(errors, []);
-    assert.deepEqual(offsite, []);
+    assert.deepEqual(ed.errors, []);
+    assert.deepEqual(ed.offsite, []);
   });
 });

@@ -4,26 +4,22 @@
 // The apply component's editor has its own file (editor-apply.spec.ts); Import ▸ Examples too (editor-import.spec.ts).
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { Simulator } from "../../src/simulator";
+import type { Page } from "playwright-core";
 import {
-  build,
   catalog,
   DOCS,
   type EditorRED,
+  type EditorSession,
+  editorSession,
   FLOW_TYPES,
   helpLead,
-  launchChromium,
-  type NodeRed,
   newContext,
   nodeDef,
   openEditor,
   ROOT,
   requireChromium,
   squash,
-  startNodeRed,
   until,
   WAIT,
   watchErrors,
@@ -33,42 +29,22 @@ const MODULE = "node-red-contrib-ivrapi";
 
 describe("Node-RED editor (browser): palette, help, languages, the newcomer's call", function () {
   this.timeout(120_000);
-  let sim: Simulator;
-  let red: NodeRed;
-  let browser: Browser;
-  let context: BrowserContext;
+  let ed: EditorSession;
   let page: Page;
-  const errors: string[] = [];
-  const offsite: string[] = [];
 
   before(async function () {
     requireChromium(this);
-    build();
     // The menu prompt and the routed playback run until a key or the hang-up stops them: nothing races the clicks.
-    sim = await Simulator.start({ durations: { 204: 60_000 } });
-    red = await startNodeRed({ simUrl: sim.wsUrl, token: sim.token, seed: "examples" });
-    browser = await launchChromium();
-    context = await newContext(browser, offsite);
-    page = await context.newPage();
-    watchErrors(page, errors);
-    await openEditor(page, red.base);
+    ed = await editorSession({ seed: "examples", sim: { durations: { 204: 60_000 } } });
+    page = ed.page;
   });
 
   after(async () => {
-    await browser?.close();
-    await red?.stop();
-    await sim?.stop();
+    await ed?.close();
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === "failed") {
-      for (const [i, p] of (context?.pages() ?? []).entries()) {
-        const shot = path.join(os.tmpdir(), `editor-failure-${i}.png`);
-        await p.screenshot({ path: shot }).catch(() => {});
-        console.log(`      failure screenshot: ${shot} (${p.url()})`);
-      }
-      console.log(`      page errors: ${errors}\n      Node-RED log tail:\n${red?.output().slice(-3000)}`);
-    }
+    await ed?.reportFailure(this, "editor");
   });
 
   const paletteNode = (p: Page, type: string) =>
@@ -110,7 +86,7 @@ describe("Node-RED editor (browser): palette, help, languages, the newcomer's ca
       const svg = await page.evaluate(async (u) => (await fetch(u)).text(), `icons/${MODULE}/${icon}`);
       assert.equal(svg, fs.readFileSync(path.join(ROOT, "icons", icon), "utf8"), `${type} icon served`);
     }
-    assert.deepEqual(errors, []);
+    assert.deepEqual(ed.errors, []);
   });
 
   it("shows each node's en-US help from the palette, and the help of a node selected in the workspace", async () => {
@@ -129,7 +105,7 @@ describe("Node-RED editor (browser): palette, help, languages, the newcomer's ca
       .filter({ hasText: helpLead("en-US", "ivrapi-apply") })
       .first()
       .waitFor(WAIT);
-    assert.deepEqual(errors, []);
+    assert.deepEqual(ed.errors, []);
   });
 
   it("speaks Russian when the browser does (ru-RU): palette labels, help and the edit dialog from locales/ru", async () => {
@@ -137,12 +113,13 @@ describe("Node-RED editor (browser): palette, help, languages, the newcomer's ca
     // Node-RED's runtime answers a catalog request by switching its one global i18next language, and the editor
     // asks for ru-RU, ru and en-US at once, so the first load of a language can race. Loading it once before the
     // editor does takes that race (Node-RED's, not this package's) out; the page still gets its labels from Node-RED.
-    for (const lng of ["ru-RU", "ru"]) assert.equal((await fetch(`${red.base}/nodes/messages?lng=${lng}`)).status, 200);
-    const ruContext = await newContext(browser, offsite, { locale: "ru-RU" });
+    for (const lng of ["ru-RU", "ru"])
+      assert.equal((await fetch(`${ed.red.base}/nodes/messages?lng=${lng}`)).status, 200);
+    const ruContext = await newContext(ed.browser, ed.offsite, { locale: "ru-RU" });
     try {
       const ru = await ruContext.newPage();
-      watchErrors(ru, errors);
-      await openEditor(ru, red.base);
+      watchErrors(ru, ed.errors);
+      await openEditor(ru, ed.red.base);
       for (const type of FLOW_TYPES) {
         const label = catalog("ru", type).paletteLabel;
         assert.equal(await paletteNode(ru, type).getAttribute("data-palette-label"), label, type);
@@ -163,7 +140,7 @@ describe("Node-RED editor (browser): palette, help, languages, the newcomer's ca
     } finally {
       await ruContext.close();
     }
-    assert.deepEqual(errors, []);
+    assert.deepEqual(ed.errors, []);
   });
 
   it("writes docs/editor.png: the keypad-menu example's tab next to the palette's ivr api category", async () => {
@@ -194,11 +171,11 @@ describe("Node-RED editor (browser): palette, help, languages, the newcomer's ca
 
   it("the newcomer's call: softphone page → keypad-menu example → key 1 → sales, seen in the editor's debug", async () => {
     // A call placed before the flows subscribe reaches nobody.
-    await until("the example connection to subscribe", () => sim.connections().some((c) => c.subscriptions.length));
-    const phone = await context.newPage();
-    watchErrors(phone, errors);
+    await until("the example connection to subscribe", () => ed.sim.connections().some((c) => c.subscriptions.length));
+    const phone = await ed.context.newPage();
+    watchErrors(phone, ed.errors);
     try {
-      await phone.goto(`${sim.httpUrl}/`);
+      await phone.goto(`${ed.sim.httpUrl}/`);
       await phone.getByTestId("feed-status").filter({ hasText: "live" }).waitFor(WAIT);
       await phone.getByTestId("key-input").fill("menu");
       await phone.getByTestId("call-button").click();
@@ -224,7 +201,7 @@ describe("Node-RED editor (browser): palette, help, languages, the newcomer's ca
     // The example's "call ended" debug node reports the hang-up in the editor's debug sidebar.
     await page.evaluate(() => (window as unknown as { RED: EditorRED }).RED.sidebar.show("debug"));
     await page.locator(".red-ui-debug-msg").filter({ hasText: "call ended" }).first().waitFor(WAIT);
-    assert.deepEqual(errors, []);
-    assert.deepEqual(offsite, []);
+    assert.deepEqual(ed.errors, []);
+    assert.deepEqual(ed.offsite, []);
   });
 });

@@ -6,7 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { prepareUserDir } from "../../scripts/userdir";
-import { freePort, spawnNodeRed } from "../helpers/node-red";
+import { Simulator, type SimulatorOptions } from "../../src/simulator";
+import { build, freePort, spawnNodeRed } from "../helpers/node-red";
 
 export { build, freePort } from "../helpers/node-red";
 
@@ -188,3 +189,55 @@ export const squash = (s: string) => s.replace(/\s+/g, " ").trim();
 /** The parts of the editor's global `RED` the tests touch (typed loosely: it is the editor's own API). */
 // biome-ignore lint/suspicious/noExplicitAny: the editor's API is untyped
 export type EditorRED = any;
+
+/** One editor under test: a simulator, a real Node-RED bound to it, and a browser page with the editor open. */
+export interface EditorSession {
+  sim: Simulator;
+  red: NodeRed;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** Page errors and console errors seen so far. */
+  errors: string[];
+  /** Requests that tried to leave the machine. */
+  offsite: string[];
+  close(): Promise<void>;
+  /** For an afterEach: screenshots of every page, the errors and the tail of Node-RED's log, on failure. */
+  reportFailure(ctx: Mocha.Context, name: string): Promise<void>;
+}
+
+export async function editorSession(o: { seed: "examples" | "empty"; sim?: SimulatorOptions }): Promise<EditorSession> {
+  build();
+  const sim = await Simulator.start(o.sim);
+  const red = await startNodeRed({ simUrl: sim.wsUrl, token: sim.token, seed: o.seed });
+  const browser = await launchChromium();
+  const offsite: string[] = [];
+  const errors: string[] = [];
+  const context = await newContext(browser, offsite);
+  const page = await context.newPage();
+  watchErrors(page, errors);
+  await openEditor(page, red.base);
+  return {
+    sim,
+    red,
+    browser,
+    context,
+    page,
+    errors,
+    offsite,
+    async close() {
+      await browser.close();
+      await red.stop();
+      await sim.stop();
+    },
+    async reportFailure(ctx, name) {
+      if (ctx.currentTest?.state !== "failed") return;
+      for (const [i, p] of context.pages().entries()) {
+        const shot = path.join(os.tmpdir(), `${name}-failure-${i}.png`);
+        await p.screenshot({ path: shot }).catch(() => {});
+        console.log(`      failure screenshot: ${shot} (${p.url()})`);
+      }
+      console.log(`      page errors: ${errors}\n      Node-RED log tail:\n${red.output().slice(-3000)}`);
+    },
+  };
+}
