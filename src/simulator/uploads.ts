@@ -26,6 +26,34 @@ function gone(call: Call | undefined): boolean {
   return call !== undefined && (call.phase === "ended" || call.phase === "released");
 }
 
+/**
+ * Downloads an upload's URL; answers the request itself (and returns undefined) when the URL is refused, the
+ * download fails, the simulator stops, or the call ended meanwhile (its temp area is gone and must stay gone).
+ */
+async function fetchFor(
+  engine: Engine,
+  conn: Conn,
+  request: string,
+  body: { qid: unknown; url: string },
+  call: Call | undefined,
+): Promise<Buffer | undefined> {
+  if (!checkedUrl(engine, conn, request, body.qid, body.url)) return undefined;
+  let data: Buffer;
+  try {
+    data = await download(body.url, { signal: engine.downloadSignal });
+  } catch (err) {
+    if (!engine.stopped) engine.answer(conn, request, body.qid, downloadError(err));
+    return undefined;
+  }
+  if (engine.stopped) return undefined;
+  if (gone(call)) {
+    const which = call ? `call ${call.info.ivrid}` : "the call";
+    engine.answer(conn, request, body.qid, errorBody("not_found", `${which} ended during the download`));
+    return undefined;
+  }
+  return data;
+}
+
 export async function uploadTemp(
   engine: Engine,
   conn: Conn,
@@ -33,20 +61,8 @@ export async function uploadTemp(
   body: ParsedRequestBody<"ivrapi_file_upload_temp">,
 ): Promise<void> {
   const request = "ivrapi_file_upload_temp";
-  if (!checkedUrl(engine, conn, request, body.qid, body.url)) return;
-  let data: Buffer;
-  try {
-    data = await download(body.url, { signal: engine.downloadSignal });
-  } catch (err) {
-    if (!engine.stopped) engine.answer(conn, request, body.qid, downloadError(err));
-    return;
-  }
-  if (engine.stopped) return;
-  // The call may have ended while we downloaded: its temp area is gone, and must stay gone.
-  if (gone(call)) {
-    engine.answer(conn, request, body.qid, errorBody("not_found", `call ${call.info.ivrid} ended during the download`));
-    return;
-  }
+  const data = await fetchFor(engine, conn, request, body, call);
+  if (!data) return;
   try {
     const path = engine.files.writeTemp(call.info.ivrid, "", nameFromUrl(body.url), data);
     call.tempFiles.add(path);
@@ -69,19 +85,8 @@ export async function uploadStatic(
     engine.answer(conn, request, body.qid, errorBody("bad_path", dest.message));
     return;
   }
-  if (!checkedUrl(engine, conn, request, body.qid, body.url)) return;
-  let data: Buffer;
-  try {
-    data = await download(body.url, { signal: engine.downloadSignal });
-  } catch (err) {
-    if (!engine.stopped) engine.answer(conn, request, body.qid, downloadError(err));
-    return;
-  }
-  if (engine.stopped) return;
-  if (gone(call)) {
-    engine.answer(conn, request, body.qid, errorBody("not_found", "the call ended during the download"));
-    return;
-  }
+  const data = await fetchFor(engine, conn, request, body, call);
+  if (!data) return;
   const name = nameFromUrl(body.url);
   // The answer keeps the root spelling the client used (":GS_PUB" stays short); storage uses the long form.
   const internal = `${dest.destpath.replace(/\/+$/, "")}/${name}`;
