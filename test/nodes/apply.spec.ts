@@ -4,8 +4,8 @@ import type { Simulator } from "../../src/simulator";
 import {
   collect,
   connectionDef,
+  eachWithSimulator,
   type FlowNode,
-  helper,
   hub,
   load,
   type Msg,
@@ -13,7 +13,6 @@ import {
   node,
   placeAccepted,
   ready,
-  startSim,
   statuses,
   waitStatus,
 } from "./harness";
@@ -56,12 +55,8 @@ const applies = (sim: Simulator, ivrid: string) =>
 
 describe("nodes: apply component and terminate", () => {
   let sim: Simulator;
-  beforeEach(async () => {
-    sim = await startSim();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.stop();
+  eachWithSimulator((s) => {
+    sim = s;
   });
 
   async function call(opts: Parameters<Simulator["placeCall"]>[0] = {}) {

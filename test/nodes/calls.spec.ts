@@ -5,14 +5,13 @@ import type { Simulator } from "../../src/simulator";
 import {
   collect,
   connectionDef,
+  eachWithSimulator,
   type FlowNode,
-  helper,
   load,
   nextMsg,
   node,
   placeAccepted,
   ready,
-  startSim,
 } from "./harness";
 
 const PLAY = JSON.stringify({ oType: 204, mode: 0, file: ":SYN_MEDIA/hello.wav" });
@@ -57,12 +56,8 @@ const file = (id: string, props: Record<string, unknown>): FlowNode[] => [
 
 describe("nodes: on dtmf, upload file, abort", () => {
   let sim: Simulator;
-  beforeEach(async () => {
-    sim = await startSim();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.stop();
+  eachWithSimulator((s) => {
+    sim = s;
   });
 
   it("on dtmf: filters by mode, payload = digit, msg.ivr = the call (with oId while a component runs)", async () => {

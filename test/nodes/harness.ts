@@ -31,6 +31,24 @@ export async function startSim(opts: Parameters<typeof Simulator.start>[0] = {})
   return Simulator.start({ port: 0, manual: true, acceptTimeoutMs: 20_000, ...opts });
 }
 
+/** A fresh simulator for every test, and the unload and stop that must follow each one. */
+export function eachWithSimulator(set: (sim: Simulator) => void, opts: Parameters<typeof startSim>[0] = {}): void {
+  let current: Simulator | undefined;
+  beforeEach(async () => {
+    current = await startSim(opts);
+    set(current);
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await current?.stop();
+  });
+}
+
+/** The seven node types, as package.json registers them with Node-RED. */
+export const NODE_TYPES: string[] = Object.keys(
+  (require("../../package.json") as { "node-red": { nodes: Record<string, string> } })["node-red"].nodes,
+);
+
 export function connectionDef(sim: Simulator, extra: Record<string, unknown> = {}): FlowNode {
   return {
     id: "conn",

@@ -7,6 +7,7 @@ import {
   collect,
   connectionDef,
   credentials,
+  eachWithSimulator,
   type FlowNode,
   helper,
   hub,
@@ -16,7 +17,6 @@ import {
   onTab,
   placeAccepted,
   ready,
-  startSim,
   statuses,
   waitStatus,
 } from "./harness";
@@ -72,12 +72,8 @@ const EVENTS = ["state", "api_start", "api_stop", "component_stopped", "dtmf", "
 
 describe("nodes: connection lifecycle", () => {
   let sim: Simulator;
-  beforeEach(async () => {
-    sim = await startSim();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.stop();
+  eachWithSimulator((s) => {
+    sim = s;
   });
 
   it("opens one socket for all its nodes and closes it on the last node's close, timers included", async () => {

@@ -6,19 +6,11 @@ import os from "node:os";
 import path from "node:path";
 import type { Simulator } from "../../src/simulator";
 import { build, freePort, type RunningNodeRed, spawnNodeRed } from "../helpers/node-red";
-import { type Msg, startSim } from "./harness";
+import { type Msg, NODE_TYPES, startSim } from "./harness";
 
 const ROOT = path.join(__dirname, "..", "..");
 const MODULE = "node-red-contrib-ivrapi";
-const TYPES = [
-  "ivrapi-connection",
-  "ivrapi-start",
-  "ivrapi-apply",
-  "ivrapi-terminate",
-  "ivrapi-dtmf",
-  "ivrapi-file",
-  "ivrapi-abort",
-];
+const TYPES = NODE_TYPES;
 
 describe("nodes: in a real Node-RED 4.1", function () {
   this.timeout(90_000);

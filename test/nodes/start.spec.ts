@@ -4,6 +4,7 @@ import type { Simulator } from "../../src/simulator";
 import {
   collect,
   connectionDef,
+  eachWithSimulator,
   type FlowNode,
   helper,
   hub,
@@ -13,7 +14,6 @@ import {
   node,
   placeAccepted,
   ready,
-  startSim,
   waitStatus,
 } from "./harness";
 
@@ -25,12 +25,8 @@ const start = (id: string, key = "", componentName = "", out = [[`${id}-ok`], [`
 
 describe("nodes: ivr start", () => {
   let sim: Simulator;
-  beforeEach(async () => {
-    sim = await startSim();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.stop();
+  eachWithSimulator((s) => {
+    sim = s;
   });
 
   it("accepts a call and sends msg.ivr with the call's fields and parsed params", async () => {

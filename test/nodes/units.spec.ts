@@ -19,16 +19,9 @@ import { StatusView } from "../../src/nodes/common/status";
 import { pickStart, specificity } from "../../src/nodes/connection/dispatch";
 import type { ApiStartData } from "../../src/protocol";
 import { toCall } from "../../src/session/registry";
+import { NODE_TYPES } from "./harness";
 
-const TYPES = [
-  "ivrapi-connection",
-  "ivrapi-start",
-  "ivrapi-apply",
-  "ivrapi-terminate",
-  "ivrapi-dtmf",
-  "ivrapi-file",
-  "ivrapi-abort",
-];
+const TYPES = NODE_TYPES;
 
 describe("nodes: migrations", () => {
   it("every node type has a migration chain up to the current version", () => {
