@@ -56,7 +56,16 @@ async function main(): Promise<void> {
   const red: ChildProcess = spawn(
     process.execPath,
     [require.resolve("node-red/red.js"), "--userDir", userDir, "--settings", join(userDir, "settings.js")],
-    { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_RED_ENABLE_PROJECTS: "false" } },
+    {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      // IVRAPI_MEDIA_URL: where the dynamic-prompt example downloads its default prompt from (this simulator).
+      env: {
+        ...process.env,
+        NODE_RED_ENABLE_PROJECTS: "false",
+        IVRAPI_MEDIA_URL: `${sim.httpUrl}/media/tone.wav?sec=2`,
+      },
+    },
   );
   const editor = `http://${host}:${redPort}/`;
   let announced = false;

@@ -114,6 +114,21 @@ describe("examples", function () {
     await ended(sim, ivrid);
   });
 
+  it("dynamic prompt: without params it downloads from IVRAPI_MEDIA_URL (set by npm start)", async () => {
+    sim = await startSim();
+    process.env.IVRAPI_MEDIA_URL = `${sim.httpUrl}/media/tone.wav?sec=1`;
+    try {
+      await loadExample(sim, "04-dynamic-prompt.json");
+      const { ivrid } = sim.placeCall({ key: "prompt" });
+      const comp = await running(sim, ivrid, 204);
+      assert.match(String(comp?.data.file), /^:TEMP\/tone/);
+      const upload = sim.getCall(ivrid)?.history.find((h) => h.what === "file uploaded");
+      assert.equal((upload?.detail as { url?: string })?.url, process.env.IVRAPI_MEDIA_URL);
+    } finally {
+      delete process.env.IVRAPI_MEDIA_URL;
+    }
+  });
+
   it("transfer to agent: digit 2 transfers to 102", async () => {
     sim = await startSim();
     await loadExample(sim, "05-transfer-agent.json");
