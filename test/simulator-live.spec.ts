@@ -271,6 +271,7 @@ describe("simulator live feed (GET /sim/events)", () => {
     const source = Object.assign(new EventEmitter(), {
       calls: () => [],
       getCall: () => undefined,
+      hasCall: () => false,
       connections: () => [],
     });
     const live = new LiveFeed(source, { heartbeatMs: 30 });

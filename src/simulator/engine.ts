@@ -3,7 +3,7 @@
 import type { EventEmitter } from "node:events";
 import { encode } from "../protocol";
 import type { FileStore } from "./files";
-import type { Call, Conn, FrameLogEntry, ResolvedOptions, SimCallInfo } from "./types";
+import type { Call, Conn, ConnectionView, FrameLogEntry, ResolvedOptions, SimCallInfo } from "./types";
 
 /** The log is for tests and humans; a long `npm start` session must not grow it without bound. */
 const LOG_LIMIT = 20_000;
@@ -90,12 +90,26 @@ export class Engine {
 
   record(entry: FrameLogEntry): void {
     this.log.push(entry);
-    if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
+    // Trimmed in chunks: shifting a 20,000-entry array on every frame made long runs quadratic.
+    if (this.log.length > LOG_LIMIT + LOG_LIMIT / 10) this.log.splice(0, this.log.length - LOG_LIMIT);
     this.emit("frame", entry);
+    if (!this.opts.logging) return; // nobody reads the line: do not serialise the body again
     const text = JSON.stringify(entry.body) ?? "";
     this.opts.log(
       `${entry.dir === "in" ? "<-" : "->"} ${entry.conn} ${entry.name} ${text.length > 300 ? `${text.slice(0, 300)}…` : text}`,
     );
+  }
+
+  /** The client connections as the test API shows them: live subscriptions only. */
+  connectionViews(): ConnectionView[] {
+    const now = Date.now();
+    return [...this.conns.values()].map((c) => ({
+      id: c.id,
+      subscriptions: [...c.subs.values()]
+        .filter((s) => s.expiresAt > now)
+        .map((s) => ({ ...s, events: [...s.events] })),
+      authorizedBy: c.authorizedBy,
+    }));
   }
 
   /** Sends one frame if the connection is open; false when it could not go out. */

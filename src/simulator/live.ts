@@ -11,6 +11,7 @@ import type { ConnectionView, FrameLogEntry, SimCallInfo } from "./types";
 export interface LiveSource extends EventEmitter {
   calls(): SimCallInfo[];
   getCall(ivrid: string): SimCallInfo | undefined;
+  hasCall(ivrid: string): boolean;
   connections(): ConnectionView[];
 }
 
@@ -198,7 +199,7 @@ export class LiveFeed {
     if (!list) {
       // The simulator forgets old ended calls; so does the feed.
       if (this.framesByCall.size >= 300) {
-        for (const id of this.framesByCall.keys()) if (!this.source.getCall(id)) this.framesByCall.delete(id);
+        for (const id of this.framesByCall.keys()) if (!this.source.hasCall(id)) this.framesByCall.delete(id);
       }
       list = [];
       this.framesByCall.set(ivrid, list);

@@ -16,6 +16,7 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     durations: { ...(o.durations ?? {}) },
     manual: o.manual ?? false,
     log: o.log ?? (() => {}),
+    logging: o.log !== undefined,
     ...(o.tls ? { tls: o.tls } : {}),
   };
 }

@@ -264,6 +264,11 @@ export class Simulator extends EventEmitter {
     finishRunning(this.engine, ivrid, transferKey, results);
   }
 
+  /** Whether the simulator still knows the call (cheaper than getCall: no snapshot). */
+  hasCall(ivrid: string): boolean {
+    return this.engine.calls.has(ivrid);
+  }
+
   getCall(ivrid: string): SimCallInfo | undefined {
     const call = this.engine.calls.get(ivrid);
     return call ? snapshot(call) : undefined;
@@ -274,14 +279,7 @@ export class Simulator extends EventEmitter {
   }
 
   connections(): ConnectionView[] {
-    const now = Date.now();
-    return [...this.engine.conns.values()].map((c) => ({
-      id: c.id,
-      subscriptions: [...c.subs.values()]
-        .filter((s) => s.expiresAt > now)
-        .map((s) => ({ ...s, events: [...s.events] })),
-      authorizedBy: c.authorizedBy,
-    }));
+    return this.engine.connectionViews();
   }
 
   waitForFrame(match: FrameMatch, timeoutMs = 5000): Promise<FrameLogEntry> {

@@ -155,4 +155,6 @@ export interface ResolvedOptions {
   durations: Partial<Record<number | "default", number>>;
   manual: boolean;
   log: (line: string) => void;
+  /** A log function was given (per-frame lines are only built then). */
+  logging: boolean;
 }
