@@ -109,7 +109,11 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     const open = ws !== undefined && ws.readyState === WebSocket.OPEN;
     if (!open || (!handshake && this._state !== "ready")) {
       return Promise.reject(
-        new IvrApiError("not_connected", `cannot send ${name}: the connection is ${this._state}`, { request: name }),
+        new IvrApiError(
+          "not_connected",
+          `cannot send ${name}: ${open ? `the connection is ${this._state}` : "the socket is closed or closing"}`,
+          { request: name },
+        ),
       );
     }
     // Encoded before a qid is taken: a body that cannot be serialised (BigInt, a cycle) is refused here.

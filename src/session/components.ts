@@ -203,6 +203,11 @@ export class Components {
     this.drain(s);
   }
 
+  /** Lets the queue move again once the call is held (after a reaccept). */
+  resume(s: Session): void {
+    this.drain(s);
+  }
+
   private drain(s: Session): void {
     if (s.running || s.terminating || s.status !== "held" || !this.host.isHeld(s)) return;
     const next = s.queue.shift();

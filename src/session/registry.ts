@@ -134,7 +134,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   }
 
   /** Stops the running component; resolves on the terminate answer, after which the call is free (rule 3). */
-  terminate(ivrid: string): Promise<Answer> {
+  async terminate(ivrid: string): Promise<Answer> {
     return this.components.terminate(this.require(ivrid));
   }
 
@@ -259,11 +259,14 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         // Otherwise (socket broke again) the next "ready" retries.
       }
     }
-    if (this.sessions.get(s.ivrid) !== s) return;
+    // An abort sent meanwhile wins: the call is on its way back to the script, nothing more goes out for it.
+    if (this.sessions.get(s.ivrid) !== s || s.status !== "reaccepting") return;
     s.status = "held";
     this.emit("reaccepted", s.call);
     // Components whose flow already got an error may have ended while we were away: stop them, free the call.
     if (this.components.orphans(s).length > 0) this.components.terminate(s).catch(() => {});
+    // A component that stopped while the reaccept was on its way left its queue waiting: start the next one.
+    else this.components.resume(s);
   }
 
   /** Forgets every call and detaches from the client (the client itself is not closed). */
