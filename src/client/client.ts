@@ -111,7 +111,8 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       return Promise.reject(
         new IvrApiError(
           "not_connected",
-          `cannot send ${name}: ${open ? `the connection is ${this._state}` : "the socket is closed or closing"}`,
+          // "ready" with a socket that is not open: the close is under way and not reported yet.
+          `cannot send ${name}: ${this._state === "ready" && !open ? "the socket is closing" : `the connection is ${this._state}`}`,
           { request: name },
         ),
       );
