@@ -3,11 +3,18 @@
 // Plain TypeScript: no Node-RED here, so it is usable (and tested) on its own.
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
-import { ZodError } from "zod";
-import { decode, encode, type RequestName, type RequestParams, type ResultRules } from "../protocol";
+import {
+  type DecodeError,
+  decode,
+  encode,
+  type RequestName,
+  type RequestParams,
+  type ResultRules,
+  type ServerFrame,
+} from "../protocol";
 import { Backoff } from "./backoff";
 import { IvrApiError, maskSecret } from "./errors";
-import { closeSocket, createSocket, readConnectionInfo } from "./socket";
+import { closeSocket, createSocket, keepAlive, readConnectionInfo } from "./socket";
 import type { ClientEvents, ConnectionInfo, ConnectionState } from "./types";
 import { emitFrame } from "./types";
 
@@ -17,7 +24,14 @@ import { type Answer, RequestTracker } from "./requests";
 
 export type { Answer } from "./requests";
 
-import { type ClientOptions, type ClientOptionsInput, ClientOptionsSchema, type Logger, silentLogger } from "./options";
+import {
+  type ClientOptions,
+  type ClientOptionsInput,
+  type Logger,
+  parseClientOptions,
+  resultRulesOf,
+  silentLogger,
+} from "./options";
 
 export class IvrApiClient extends EventEmitter<ClientEvents> {
   readonly options: ClientOptions;
@@ -28,28 +42,18 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   private _state: ConnectionState = "idle";
   private _info: ConnectionInfo | undefined;
   private readonly requests = new RequestTracker();
+  /** Events that arrived during the handshake, delivered once ready. */
+  private readonly early: Array<ServerFrame | DecodeError> = [];
   private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
-  private lastPong = 0;
 
   constructor(options: ClientOptionsInput, logger: Logger = silentLogger) {
     super();
-    try {
-      this.options = ClientOptionsSchema.parse(options);
-    } catch (err) {
-      // The token must not leak through a validation message that echoes input.
-      const text =
-        err instanceof ZodError ? err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : String(err);
-      throw new IvrApiError("invalid", `invalid client options: ${maskSecret(text, options.token)}`);
-    }
+    this.options = parseClientOptions(options);
     this.log = logger;
-    this.rules = {
-      okValue: this.options.okValue,
-      reasonFields: this.options.reasonFields,
-      errorFields: this.options.errorFields,
-    };
+    this.rules = resultRulesOf(this.options);
     this.subscriptionId =
       this.options.subscriptionId ?? `ivrapi-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
     this.backoff = new Backoff(this.options);
@@ -172,9 +176,6 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       }
       this.onFrame(data as Buffer);
     });
-    ws.on("pong", () => {
-      this.lastPong = Date.now();
-    });
     ws.on("error", (err) => {
       // 'close' follows every 'error'; the reason is reported there.
       this.log.debug(`socket error: ${this.mask(err.message)}`);
@@ -202,9 +203,10 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       await this.subscribe();
       if (this.ws !== ws) return;
       this.backoff.reset();
-      this.startKeepAlive(ws);
+      this.pingTimer = keepAlive(ws, this.options.pingIntervalMs, (text) => this.log.warn(text));
       this.setState("ready");
       this.emit("ready", this._info);
+      for (const frame of this.early.splice(0)) emitFrame(this, frame);
     } catch (err) {
       if (this.ws !== ws) return;
       const text = err instanceof Error ? err.message : String(err);
@@ -232,21 +234,6 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     }, renewIn);
   }
 
-  private startKeepAlive(ws: WebSocket): void {
-    const every = this.options.pingIntervalMs;
-    if (every <= 0) return;
-    this.lastPong = Date.now();
-    clearInterval(this.pingTimer);
-    this.pingTimer = setInterval(() => {
-      if (Date.now() - this.lastPong > 2 * every) {
-        this.log.warn(`no pong for ${2 * every} ms: the connection is dead, reopening`);
-        ws.terminate();
-        return;
-      }
-      ws.ping();
-    }, every);
-  }
-
   /** The socket is gone (or refused): fail what is in flight, then retry (slowly when unauthorized). */
   private dropped(ws: WebSocket, why: string, unauthorized: boolean): void {
     if (this.ws !== ws) return;
@@ -255,6 +242,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     ws.on("error", () => {});
     this.clearTimers();
     this._info = undefined;
+    this.early.length = 0;
     this.requests.failAll(new IvrApiError("connection_lost", `connection lost: ${why}`));
     this.scheduleReconnect(why, unauthorized);
   }
@@ -296,6 +284,12 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     const frame = decode(raw, { maxFrameBytes: this.options.maxFrameBytes, resultRules: this.rules });
     if (frame.kind === "error") this.log.warn(`malformed frame from the server: ${frame.message}`);
     if (frame.kind === "result" && this.requests.settle(frame.qid, frame.request, frame.body, frame.outcome)) return;
+    // ws can deliver subscribe_result and the first api_start in one read, before the handshake's promise chain
+    // has made us ready: hold such events until then, or an accept would be refused as "not connected".
+    if (this._state !== "ready") {
+      this.early.push(frame);
+      return;
+    }
     emitFrame(this, frame);
   }
 }

@@ -1,6 +1,8 @@
 // Client settings. Every default PROTOCOL.md marks ASSUMED is one of these, so a user can match a real server
 // without a code change. Parsed with zod: a bad setting is a clear error at construction, never a late crash.
-import { z } from "zod";
+import { ZodError, z } from "zod";
+import type { ResultRules } from "../protocol";
+import { IvrApiError, maskSecret } from "./errors";
 
 export const TOKEN_MODES = ["path", "header"] as const;
 export type TokenMode = (typeof TOKEN_MODES)[number];
@@ -64,3 +66,18 @@ export interface Logger {
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Parses the options; a bad one is an IvrApiError `invalid` whose text never echoes the token. */
+export function parseClientOptions(input: ClientOptionsInput): ClientOptions {
+  try {
+    return ClientOptionsSchema.parse(input);
+  } catch (err) {
+    const text =
+      err instanceof ZodError ? err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : String(err);
+    throw new IvrApiError("invalid", `invalid client options: ${maskSecret(text, input.token)}`);
+  }
+}
+
+export function resultRulesOf(o: ClientOptions): ResultRules {
+  return { okValue: o.okValue, reasonFields: o.reasonFields, errorFields: o.errorFields };
+}

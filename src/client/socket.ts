@@ -61,3 +61,23 @@ export async function closeSocket(ws: WebSocket): Promise<void> {
     else ws.close(1000, "closing");
   });
 }
+
+/**
+ * Pings every `everyMs` (0 = off); no pong within two intervals means the peer is gone even if TCP has not
+ * noticed, so the socket is terminated (and reopened by its owner). Returns the timer for the owner to clear.
+ */
+export function keepAlive(ws: WebSocket, everyMs: number, warn: (text: string) => void): NodeJS.Timeout | undefined {
+  if (everyMs <= 0) return undefined;
+  let lastPong = Date.now();
+  ws.on("pong", () => {
+    lastPong = Date.now();
+  });
+  return setInterval(() => {
+    if (Date.now() - lastPong > 2 * everyMs) {
+      warn(`no pong for ${2 * everyMs} ms: the connection is dead, reopening`);
+      ws.terminate();
+      return;
+    }
+    ws.ping();
+  }, everyMs);
+}

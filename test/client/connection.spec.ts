@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type ConnectionState, IvrApiClient, type IvrApiError, type StateChange } from "../../src/client";
+import { type CallInfo, SessionRegistry } from "../../src/session";
 import { frames, type Harness, harness, once, recordingLogger } from "../helpers/runtime";
 
 describe("client connection", () => {
@@ -102,6 +103,23 @@ describe("client connection", () => {
       (e: IvrApiError) => e.code === "connection_lost" && /connection lost/.test(e.message),
     );
     await once<[StateChange]>(client, "state", (s) => s.state === "ready");
+  });
+
+  it("takes a call offered in the same breath as the subscribe answer (one TCP read, before ready)", async () => {
+    h = await harness();
+    const c = h.client();
+    const reg = new SessionRegistry(c);
+    let ivrid: string | undefined;
+    // Sent in the same tick as subscribe_result: ws on the client side delivers both from one read.
+    h.sim.on("frame", (e: { dir: string; name: string }) => {
+      if (e.dir === "out" && e.name === "subscribe_result" && !ivrid) ivrid = h.sim.placeCall({ key: "k" }).ivrid;
+    });
+    const offered = once<[CallInfo]>(reg, "api_start");
+    c.start();
+    const [call] = await offered;
+    assert.equal(call.ivrid, ivrid);
+    assert.equal(c.state, "ready", "events reach listeners only once requests can be sent");
+    assert.equal((await reg.accept(call)).accepted, true);
   });
 
   it("refuses requests while not ready with a clear error instead of 'WebSocket is not open'", async () => {
