@@ -92,9 +92,9 @@ export class Components {
     const s =
       b.ivrid !== undefined ? byIvrid(b.ivrid) : b.oId === undefined ? undefined : this.byOId.get(String(b.oId));
     let r: RunningComponent | undefined;
-    if (s)
-      r =
-        b.oId === undefined ? s.running : s.running?.oId === Number(b.oId) ? s.running : s.stopping.get(Number(b.oId));
+    // Without an oId, a terminated component still waiting for its event ends before the one that replaced it.
+    if (s && b.oId === undefined) r = s.stopping.values().next().value ?? s.running;
+    else if (s) r = s.running?.oId === Number(b.oId) ? s.running : s.stopping.get(Number(b.oId));
     if (!s || !r) {
       this.host.warn(`component_stopped that matches no component of this connection: ${JSON.stringify(b)}`);
       return;
