@@ -187,9 +187,17 @@ export class Components {
     this.host.warn(`component oId ${r.oId} on call ${s.ivrid}: ${err.message}; the call stays busy until it stops`);
   }
 
-  /** Components whose waiter already failed: after a reaccept they are terminated, since no flow waits on them. */
-  orphans(s: Session): RunningComponent[] {
-    return [s.running, ...s.stopping.values()].filter((r): r is RunningComponent => r?.orphaned === true);
+  /**
+   * After a reaccept: components whose waiter already failed may have ended while the socket was down. The one
+   * occupying the call (only if it is an orphan: a live one has a flow waiting on it) is terminated; terminated
+   * orphans stop being waited for. Then the queue moves again.
+   */
+  releaseOrphans(s: Session): void {
+    for (const r of [...s.stopping.values()]) {
+      if (r.orphaned) this.settle(s, r, new IvrApiError("connection_lost", "lost while the socket was down"));
+    }
+    if (s.running?.orphaned) this.terminate(s).catch(() => {});
+    else this.drain(s);
   }
 
   /** Ends one component's wait (stopped, failed or lost) and lets the next queued apply go. */
@@ -200,11 +208,6 @@ export class Components {
     if (s.running === r) s.running = undefined;
     if (outcome instanceof IvrApiError) r.reject(outcome);
     else r.resolve(outcome);
-    this.drain(s);
-  }
-
-  /** Lets the queue move again once the call is held (after a reaccept). */
-  resume(s: Session): void {
     this.drain(s);
   }
 

@@ -263,10 +263,9 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     if (this.sessions.get(s.ivrid) !== s || s.status !== "reaccepting") return;
     s.status = "held";
     this.emit("reaccepted", s.call);
-    // Components whose flow already got an error may have ended while we were away: stop them, free the call.
-    if (this.components.orphans(s).length > 0) this.components.terminate(s).catch(() => {});
-    // A component that stopped while the reaccept was on its way left its queue waiting: start the next one.
-    else this.components.resume(s);
+    // Components whose flow already got an error may have ended while we were away (their events are lost):
+    // an orphan still on the call is terminated, terminated ones stop being waited for; then the queue moves.
+    this.components.releaseOrphans(s);
   }
 
   /** Forgets every call and detaches from the client (the client itself is not closed). */

@@ -168,8 +168,12 @@ describe("client connection", () => {
 
   it("close() releases the socket and every timer, and fails nothing silently", async () => {
     h = await harness();
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
     const { client } = await h.ready({ pingIntervalMs: 1000 });
+    assert.ok(timers() > before, "ping and renewal timers run while connected");
     await client.close();
+    assert.equal(timers(), before, "close() cleared the client's timers");
     assert.equal(client.state, "closed");
     if (h.sim.connections().length > 0) await once(h.sim, "disconnection");
     assert.equal(h.sim.connections().length, 0);

@@ -49,7 +49,10 @@ export async function spawnNodeRed(
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const readyWhen = o.readyWhen ?? /Server now running at/;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Node-RED did not start:\n${output}`)), o.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL"); // a Node-RED that never got ready must not outlive the suite
+      reject(new Error(`Node-RED did not start:\n${output}`));
+    }, o.timeoutMs ?? 60_000);
     const onData = (d: Buffer) => {
       output += d.toString();
       if (readyWhen.test(output)) {

@@ -156,6 +156,8 @@ describe("nodes: apply component and terminate", () => {
     const err = await caught;
     assert.equal(err.error.code, "busy");
     assert.equal(err.n, 2);
+    // A round trip on the same socket: anything sent before it has reached the simulator by now.
+    await hub().client?.request("connection_info", {});
     assert.equal(applies(sim, ivrid).length, 1);
   });
 

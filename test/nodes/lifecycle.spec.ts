@@ -237,8 +237,9 @@ describe("nodes: connection lifecycle", () => {
     await load(sim, flow(sim));
     await ready();
     await sim.restart({ downMs: 50 });
-    await waitStatus("start", (s) => s.fill === "green");
+    // Only once the client is ready again does a green status mean recovered (before, it is the old green).
     await ready();
+    await waitStatus("start", (s) => s.fill === "green");
     await placeAccepted(sim, "call");
     assert.ok(statuses("start").some((s) => s.fill === "red"));
   });
