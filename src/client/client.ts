@@ -13,7 +13,7 @@ import {
   type ServerFrame,
 } from "../protocol";
 import { Backoff } from "./backoff";
-import { IvrApiError, maskSecret } from "./errors";
+import { IvrApiError, maskToken } from "./errors";
 import { closeSocket, createSocket, keepAlive, readConnectionInfo } from "./socket";
 import type { ClientEvents, ConnectionInfo, ConnectionState } from "./types";
 import { emitFrame } from "./types";
@@ -274,7 +274,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   }
 
   private mask(text: string): string {
-    return maskSecret(maskSecret(text, this.options.token), encodeURIComponent(this.options.token));
+    return maskToken(text, this.options.token);
   }
 
   // -------------------------------------------------------------------------------------------

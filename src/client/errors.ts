@@ -22,10 +22,6 @@ export const ERROR_CODES = [
   "no_component",
   /** The call ended (api_stop, abort, lost control) before the operation finished. */
   "session_ended",
-  /** The server does not offer a capability we need (token roles). */
-  "capability_missing",
-  /** 401/403 at the WebSocket upgrade. */
-  "unauthorized",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -48,4 +44,9 @@ export class IvrApiError extends Error {
 export function maskSecret(text: string, secret: string | undefined): string {
   if (!secret) return text;
   return text.split(secret).join("***");
+}
+
+/** Masks a token as it may appear: as is, or URL-encoded in the endpoint's path. */
+export function maskToken(text: string, token: string | undefined): string {
+  return token ? maskSecret(maskSecret(text, token), encodeURIComponent(token)) : text;
 }

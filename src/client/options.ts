@@ -1,7 +1,7 @@
 // Client settings. Every default PROTOCOL.md marks ASSUMED is one of these, so a user can match a real server
 // without a code change. Parsed with zod: a bad setting is a clear error at construction, never a late crash.
 import { ZodError, z } from "zod";
-import type { ResultRules } from "../protocol";
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_RESULT_RULES, type ResultRules } from "../protocol";
 import { IvrApiError, maskSecret } from "./errors";
 
 export const TOKEN_MODES = ["path", "header"] as const;
@@ -44,15 +44,11 @@ export const ClientOptionsSchema = z.object({
   /** TLS for wss: custom CA (PEM) and whether to verify the server certificate. */
   ca: z.union([z.string(), z.instanceof(Buffer)]).optional(),
   rejectUnauthorized: z.boolean().default(true),
-  maxFrameBytes: z
-    .number()
-    .int()
-    .min(1024)
-    .default(1024 * 1024),
+  maxFrameBytes: z.number().int().min(1024).default(DEFAULT_MAX_FRAME_BYTES),
   /** ASSUMED result markers (see protocol/result.ts). */
-  okValue: z.string().default("ok"),
-  reasonFields: z.array(z.string()).default(["reason", "message", "error_text"]),
-  errorFields: z.array(z.string()).default(["error"]),
+  okValue: z.string().default(DEFAULT_RESULT_RULES.okValue),
+  reasonFields: z.array(z.string()).default(DEFAULT_RESULT_RULES.reasonFields),
+  errorFields: z.array(z.string()).default(DEFAULT_RESULT_RULES.errorFields),
 });
 
 export type ClientOptionsInput = z.input<typeof ClientOptionsSchema>;

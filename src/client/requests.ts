@@ -21,10 +21,6 @@ export class RequestTracker {
   // Unique for the client's lifetime, so a late answer from an old socket can never match a new request.
   private nextQid = 1;
 
-  get size(): number {
-    return this.pending.size;
-  }
-
   /** A qid never used before on this client. */
   nextId(): number {
     return this.nextQid++;

@@ -6,12 +6,11 @@ import { z } from "zod";
 export const Qid = z.union([z.number(), z.string()]);
 export type Qid = z.infer<typeof Qid>;
 
-/** SIP state of the call when control is offered (vendor docs); unknown states pass through as strings. */
+/**
+ * SIP state of the call when control is offered (vendor docs: dialog, early, ringing, incoming); unknown states
+ * pass through as strings, as do api_stop reasons other than script, timeout and abort.
+ */
 export const SipState = z.string();
-export const KNOWN_SIP_STATES = ["dialog", "early", "ringing", "incoming"] as const;
-
-/** api_stop reasons named by the vendor docs; others pass through. */
-export const KNOWN_STOP_REASONS = ["script", "timeout", "abort"] as const;
 
 const nonEmpty = z.string().min(1);
 
@@ -153,8 +152,6 @@ export const SESSION_REQUESTS = [
   "ivrapi_file_upload_static",
 ] as const satisfies readonly RequestName[];
 export type SessionRequestName = (typeof SESSION_REQUESTS)[number];
-
-export const resultName = (name: string): string => `${name}_result`;
 
 /** Parses `params` of api_start: a JSON string holding an object. Never throws. */
 export function parseParams(raw: string | undefined): { ok: true; value: unknown } | { ok: false; message: string } {

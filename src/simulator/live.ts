@@ -83,7 +83,7 @@ export class LiveFeed {
   install(router: Router): void {
     router.add("GET", /^\/sim\/events$/, (req, res) => this.serve(req, res));
     router.add("GET", /^\/sim\/calls\/([^/]+)\/frames$/, (_req, res, [ivrid = ""]) => {
-      if (!this.source.getCall(ivrid)) throw new HttpError(404, `no call ${ivrid}`);
+      if (!this.source.hasCall(ivrid)) throw new HttpError(404, `no call ${ivrid}`);
       sendJson(res, 200, this.framesByCall.get(ivrid) ?? []);
     });
   }

@@ -33,8 +33,8 @@ export const ConnectionConfig = z.object({
   name: text,
   url: text.pipe(z.string().min(1, "url is empty")),
   tokenMode: z.enum(["path", "header"]),
-  requestTimeout: num(10000, 1).pipe(z.number().int()),
-  subscriptionTtl: num(3600, 1).pipe(z.number().int()),
+  requestTimeout: num(CONNECTION_DEFAULTS.requestTimeout, 1).pipe(z.number().int()),
+  subscriptionTtl: num(CONNECTION_DEFAULTS.subscriptionTtl, 1).pipe(z.number().int()),
   reaccept: flag(true),
   rejectUnauthorized: flag(true),
 });

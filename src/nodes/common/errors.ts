@@ -3,9 +3,6 @@
 // the runtime masks its own, and every text passes the connection's mask once more on the way out.
 import { IvrApiError } from "../../client/errors";
 
-/** Codes only the nodes produce (the runtime's are in client/errors.ts). */
-export type NodeErrorCode = "no_call" | "no_connection" | "invalid" | "internal";
-
 export class FlowError extends Error {
   override readonly name = "IvrApiError";
   declare readonly code: string;

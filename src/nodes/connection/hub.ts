@@ -117,10 +117,6 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
     return n;
   }
 
-  ownerOf(ivrid: string): string | undefined {
-    return this.owners.get(ivrid);
-  }
-
   private openClient(): void {
     let opened: { client: IvrApiClient; registry: SessionRegistry };
     try {

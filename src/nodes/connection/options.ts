@@ -1,5 +1,5 @@
 // Small helpers of the connection node kept apart from its module (which may only `export =`).
-import { maskSecret } from "../../client/errors";
+import { maskToken } from "../../client/errors";
 import type { ClientOptionsInput } from "../../client/options";
 
 /**
@@ -14,5 +14,5 @@ export function advancedOptions(settings: unknown): Partial<ClientOptionsInput> 
 }
 
 export function tokenMask(token: string | undefined): (text: string) => string {
-  return (text) => (token ? maskSecret(maskSecret(text, token), encodeURIComponent(token)) : text);
+  return (text) => maskToken(text, token);
 }
