@@ -11,6 +11,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { Simulator } from "../src/simulator";
 import { freePort, type RunningNodeRed, spawnNodeRed } from "./helpers/node-red";
+import { until as poll } from "./helpers/wait";
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, "..");
@@ -49,15 +50,18 @@ const ALLOWED = [
   /^dist\/simulator\/softphone\/[\w-]+\.(html|js|css|svg)$/,
 ];
 
-/** Polls `check` every 50 ms until it returns a value (not undefined), or fails with `what` after `ms`. */
+/** Polls `check` until it returns a value (not undefined), or fails with `what` after `ms`. */
 async function until<T>(what: string, ms: number, check: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let value: T | undefined;
+  await poll(
+    what,
+    async () => {
+      value = await check();
+      return value !== undefined;
+    },
+    ms,
+  );
+  return value as T;
 }
 
 /** Files under `dir` (relative, `/`-separated). */

@@ -1,8 +1,10 @@
 // The CLI in a child process, and the simulator leaving no handles behind after stop().
+
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
+import { until } from "./helpers/wait";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -43,14 +45,6 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> 
   });
 }
 
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 async function freePort(): Promise<{ port: number; server: net.Server }> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -65,7 +59,7 @@ describe("simulator: CLI and process hygiene", function () {
     await new Promise((r) => server.close(r));
     const child = run(["src/simulator/cli.ts", "--port", String(port)], { IVRAPI_SIM_TOKEN: "t0k3n" });
     try {
-      await until(() => child.out().includes("Ctrl-C stops."), 15_000, "the CLI banner");
+      await until("the CLI banner", () => child.out().includes("Ctrl-C stops."), 15_000);
       const out = child.out();
       assert.ok(out.includes(`ws://127.0.0.1:${port}/ws/token/v1`));
       assert.ok(out.includes(`http://127.0.0.1:${port}`));
@@ -73,7 +67,7 @@ describe("simulator: CLI and process hygiene", function () {
       assert.ok(out.includes(`curl -X POST http://127.0.0.1:${port}/sim/calls`));
       const res = await fetch(`http://127.0.0.1:${port}/sim/calls`, { method: "POST", body: '{"key":"demo"}' });
       assert.equal(res.status, 201);
-      await until(() => child.out().includes("placed"), 5000, "the call's log line");
+      await until("the call's log line", () => child.out().includes("placed"), 5000);
       child.kill("SIGTERM");
       assert.equal(await exited(child, 5000), 0);
       assert.ok(child.out().includes("stopped"));

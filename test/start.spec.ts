@@ -7,6 +7,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { build, freePort, ROOT } from "./helpers/node-red";
+import { until } from "./helpers/wait";
 
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
 
@@ -29,12 +30,9 @@ function launch(env: Record<string, string>): Run {
   return { child, out: () => out, exited };
 }
 
-async function until(what: string, run: Run, pred: () => boolean | Promise<boolean>, ms = 40_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; output:\n${run.out()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Waits on the launched process; on a timeout the error carries its output. */
+function waitFor(what: string, run: Run, pred: () => boolean | Promise<boolean>): Promise<void> {
+  return until(() => `${what}; output:\n${run.out()}`, pred, 40_000, 100);
 }
 
 describe("npm start", function () {
@@ -60,7 +58,7 @@ describe("npm start", function () {
     const redPort = await freePort();
     const r = launch({ IVRAPI_SIM_PORT: String(simPort), NODE_RED_PORT: String(redPort), IVRAPI_USERDIR: userDir });
     run = r;
-    await until("Ready", r, () => r.out().includes("Ready."));
+    await waitFor("Ready", r, () => r.out().includes("Ready."));
     assert.match(r.out(), new RegExp(`Node-RED editor:\\s+http://127\\.0\\.0\\.1:${redPort}/`));
     assert.match(r.out(), new RegExp(`Softphone:\\s+http://127\\.0\\.0\\.1:${simPort}/`));
     assert.match(r.out(), /example flows were deployed/);
@@ -70,7 +68,7 @@ describe("npm start", function () {
 
     const sim = `http://127.0.0.1:${simPort}`;
     // The connection subscribes shortly after the flows start; a call placed before that reaches nobody.
-    await until("the connection to subscribe", r, async () => {
+    await waitFor("the connection to subscribe", r, async () => {
       const info = (await (await fetch(`${sim}/sim/info`)).json()) as { subscribed?: number };
       return (info.subscribed ?? 0) > 0;
     });
@@ -81,7 +79,7 @@ describe("npm start", function () {
         body: JSON.stringify({ key: "greeting" }),
       })
     ).json()) as { ivrid: string };
-    await until("the greeting call to end", r, async () => {
+    await waitFor("the greeting call to end", r, async () => {
       const call = (await (await fetch(`${sim}/sim/calls/${placed.ivrid}`)).json()) as { phase: string };
       return call.phase === "ended";
     });
@@ -112,7 +110,7 @@ describe("npm start", function () {
       IVRAPI_USERDIR: userDir,
     });
     run = r;
-    await until("Ready", r, () => r.out().includes("Ready."));
+    await waitFor("Ready", r, () => r.out().includes("Ready."));
     assert.match(r.out(), /Your flows were kept/);
     const kept = JSON.parse(fs.readFileSync(flowsFile, "utf8")) as Array<{ id: string }>;
     assert.ok(kept.some((n) => n.id === "users-own-comment"));

@@ -10,6 +10,7 @@ import { Simulator, type SimulatorOptions } from "../../src/simulator";
 import { build, freePort, spawnNodeRed } from "../helpers/node-red";
 
 export { build, freePort } from "../helpers/node-red";
+export { until } from "../helpers/wait";
 
 export const ROOT = path.join(__dirname, "..", "..");
 export const DOCS = path.join(ROOT, "docs");
@@ -65,15 +66,6 @@ export function watchErrors(page: Page, errors: string[], ignore?: RegExp): void
   page.on("console", (msg) => {
     if (msg.type() === "error" && !ignore?.test(msg.text())) errors.push(`${page.url()}: ${msg.text()}`);
   });
-}
-
-/** Polls a condition of this process (the in-process simulator), for state no page shows. */
-export async function until(what: string, pred: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export interface NodeRed {

@@ -3,6 +3,7 @@
 // components ending, hang-ups, uploads, broken sockets), fired the way flows fire them (without waiting for
 // each other), against a real client, registry and simulator. After each run the simulator's frame log and the
 // runtime's own view must show every rule kept, every promise settled, and nothing left behind.
+
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ERROR_CODES, type IvrApiClient, IvrApiError, type StateChange } from "../../src/client";
@@ -11,6 +12,7 @@ import { type BusyPolicy, type CallInfo, type SessionRegistry, uploadTemp } from
 import type { FrameLogEntry, SimCallInfo, Simulator } from "../../src/simulator";
 import { SimError } from "../../src/simulator/calls";
 import { type Harness, harness, once } from "../helpers/runtime";
+import { until } from "../helpers/wait";
 
 // ---------------------------------------------------------------------------------------------
 // Operations
@@ -94,13 +96,8 @@ const ENDED_PHASES = new Set<SimCallInfo["phase"]>(["ended", "released"]);
 const SETTLE_MS = 4000;
 
 /** Polls `cond` until true; fails with `what` after `ms` (a bounded wait, never a sleep taken as proof). */
-async function until(cond: () => boolean, what: () => string, ms = SETTLE_MS): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`not settled within ${ms} ms: ${what()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Settling waits poll often: the whole property must stay fast. */
+const settled = (cond: () => boolean, what: () => string, ms = SETTLE_MS) => until(what, cond, ms, 5);
 
 /** A session request's ivrid, if the frame or params are one. */
 function ivridOf(body: unknown): string | undefined {
@@ -423,9 +420,9 @@ async function runScenario(sc: Scenario): Promise<void> {
     const connected = () =>
       client.state === "ready" && sim.connections().some((c) => c.id === String(client.info?.raw.connectionid));
     const notConnected = () => `the client is ${client.state} on ${String(client.info?.raw.connectionid)}`;
-    await until(connected, notConnected);
+    await settled(connected, notConnected);
     for (const ivrid of ivrids) if (sim.getCall(ivrid)?.phase !== "ended") sim.hangup(ivrid);
-    await until(
+    await settled(
       () => reg.list().length === 0 && o.pending.size === 0,
       () =>
         `registry still holds [${reg
@@ -435,7 +432,7 @@ async function runScenario(sc: Scenario): Promise<void> {
     );
 
     // The connection it ends on is live (awaited, not assumed: a late drop is noticed asynchronously).
-    await until(connected, notConnected);
+    await settled(connected, notConnected);
     const problems = [...o.violations, ...checkLog(sim.log, keys, o.endedAt, firstConn)];
     if (o.unhandled.length > 0) problems.push(`unhandled rejections: ${o.unhandled.map(String).join("; ")}`);
     if (problems.length > 0) throw new Error(`${problems.length} rule(s) broken:\n  ${problems.join("\n  ")}`);
