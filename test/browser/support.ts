@@ -95,6 +95,9 @@ export async function startNodeRed(o: { simUrl: string; token: string; seed: "ex
   const red = await spawnNodeRed(["--userDir", userDir, "--settings", path.join(userDir, "settings.js")], {
     cwd: userDir,
     readyWhen: /Started flows/,
+  }).catch((err: Error) => {
+    fs.rmSync(userDir, { recursive: true, force: true });
+    throw err;
   });
   return {
     base: `http://127.0.0.1:${port}`,
@@ -201,14 +204,26 @@ export interface EditorSession {
 export async function editorSession(o: { seed: "examples" | "empty"; sim?: SimulatorOptions }): Promise<EditorSession> {
   build();
   const sim = await Simulator.start(o.sim);
-  const red = await startNodeRed({ simUrl: sim.wsUrl, token: sim.token, seed: o.seed });
-  const browser = await launchChromium();
+  let red: NodeRed | undefined;
+  let browser: Browser | undefined;
   const offsite: string[] = [];
   const errors: string[] = [];
-  const context = await newContext(browser, offsite);
-  const page = await context.newPage();
-  watchErrors(page, errors);
-  await openEditor(page, red.base);
+  let context: BrowserContext;
+  let page: Page;
+  try {
+    red = await startNodeRed({ simUrl: sim.wsUrl, token: sim.token, seed: o.seed });
+    browser = await launchChromium();
+    context = await newContext(browser, offsite);
+    page = await context.newPage();
+    watchErrors(page, errors);
+    await openEditor(page, red.base);
+  } catch (err) {
+    // Whatever did start must not outlive a failed set-up.
+    await browser?.close().catch(() => {});
+    await red?.stop().catch(() => {});
+    await sim.stop();
+    throw err;
+  }
   return {
     sim,
     red,
@@ -218,8 +233,8 @@ export async function editorSession(o: { seed: "examples" | "empty"; sim?: Simul
     errors,
     offsite,
     async close() {
-      await browser.close();
-      await red.stop();
+      await browser?.close();
+      await red?.stop();
       await sim.stop();
     },
     async reportFailure(ctx, name) {
