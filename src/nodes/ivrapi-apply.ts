@@ -4,9 +4,9 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { ComponentData } from "../protocol";
 import { type IvrMsg, ivridOf, withResult } from "./common/call-msg";
-import { ApplyConfig, readConfig } from "./common/configs";
+import { ApplyConfig } from "./common/configs";
 import { FlowError } from "./common/errors";
-import { attach, onInput } from "./common/flow-node";
+import { attach, configure, onInput, unusable } from "./common/flow-node";
 
 type Resolver = (msg: Record<string, unknown>) => Promise<unknown>;
 
@@ -14,16 +14,13 @@ export = (RED: NodeAPI) => {
   function IvrApplyNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const raw = def as unknown as Record<string, unknown>;
-    let cfg: ApplyConfig;
+    const cfg = configure(this, "ivrapi-apply", raw, ApplyConfig, true);
+    if (!cfg) return;
     let resolve: Resolver;
     try {
-      cfg = readConfig("ivrapi-apply", raw, ApplyConfig);
       resolve = dataResolver(RED, this, cfg);
     } catch (err) {
-      const text = (err as Error).message;
-      this.error(text);
-      this.status({ fill: "red", shape: "dot", text: "ivrapi-apply.status.invalid" });
-      this.on("input", (_m: unknown, _s: unknown, done: (e?: Error) => void) => done(new FlowError("invalid", text)));
+      unusable(this, "ivrapi-apply", (err as Error).message, true);
       return;
     }
     const at = attach(RED, this, raw.connection);

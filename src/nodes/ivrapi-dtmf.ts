@@ -2,21 +2,15 @@
 // digit, msg.ivr = the call), filtered by mode (while idle, while a component runs, or any) and by call key.
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { toIvr } from "./common/call-msg";
-import { DtmfConfig, readConfig } from "./common/configs";
-import { attach } from "./common/flow-node";
+import { DtmfConfig } from "./common/configs";
+import { attach, configure } from "./common/flow-node";
 
 export = (RED: NodeAPI) => {
   function IvrDtmfNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const raw = def as unknown as Record<string, unknown>;
-    let cfg: DtmfConfig;
-    try {
-      cfg = readConfig("ivrapi-dtmf", raw, DtmfConfig);
-    } catch (err) {
-      this.error((err as Error).message);
-      this.status({ fill: "red", shape: "dot", text: "ivrapi-dtmf.status.invalid" });
-      return;
-    }
+    const cfg = configure(this, "ivrapi-dtmf", raw, DtmfConfig, false);
+    if (!cfg) return;
     const at = attach(RED, this, raw.connection);
     if (!at) return;
     const { hub, events, status } = at;

@@ -5,24 +5,16 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import { getFileLink, uploadStatic, uploadTemp } from "../session/files";
 import type { FileAnswer } from "../session/types";
 import { hasIvr, ivridOf } from "./common/call-msg";
-import { FileConfig, readConfig } from "./common/configs";
+import { FileConfig } from "./common/configs";
 import { FlowError } from "./common/errors";
-import { attach, onInput } from "./common/flow-node";
+import { attach, configure, onInput } from "./common/flow-node";
 
 export = (RED: NodeAPI) => {
   function IvrFileNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const raw = def as unknown as Record<string, unknown>;
-    let cfg: FileConfig;
-    try {
-      cfg = readConfig("ivrapi-file", raw, FileConfig);
-    } catch (err) {
-      const text = (err as Error).message;
-      this.error(text);
-      this.status({ fill: "red", shape: "dot", text: "ivrapi-file.status.invalid" });
-      this.on("input", (_m: unknown, _s: unknown, done: (e?: Error) => void) => done(new FlowError("invalid", text)));
-      return;
-    }
+    const cfg = configure(this, "ivrapi-file", raw, FileConfig, true);
+    if (!cfg) return;
     const at = attach(RED, this, raw.connection);
     if (!at) return;
 

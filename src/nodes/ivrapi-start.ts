@@ -3,22 +3,16 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { CallInfo } from "../session/types";
 import { toIvr } from "./common/call-msg";
-import { readConfig, StartConfig } from "./common/configs";
+import { StartConfig } from "./common/configs";
 import { toFlowError } from "./common/errors";
-import { attach } from "./common/flow-node";
+import { attach, configure } from "./common/flow-node";
 
 export = (RED: NodeAPI) => {
   function IvrStartNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const raw = def as unknown as Record<string, unknown>;
-    let cfg: StartConfig;
-    try {
-      cfg = readConfig("ivrapi-start", raw, StartConfig);
-    } catch (err) {
-      this.error((err as Error).message);
-      this.status({ fill: "red", shape: "dot", text: "ivrapi-start.status.invalid" });
-      return;
-    }
+    const cfg = configure(this, "ivrapi-start", raw, StartConfig, false);
+    if (!cfg) return;
     const at = attach(RED, this, raw.connection);
     if (!at) return;
     const { hub, events, status } = at;

@@ -2,14 +2,14 @@
 // (the call is free for the next component then). The apply node that ran it sends its own msg too.
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { ivridOf } from "./common/call-msg";
-import { PlainConfig, readConfig } from "./common/configs";
-import { attach, onInput } from "./common/flow-node";
+import { PlainConfig } from "./common/configs";
+import { attach, configure, onInput } from "./common/flow-node";
 
 export = (RED: NodeAPI) => {
   function IvrTerminateNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const raw = def as unknown as Record<string, unknown>;
-    readConfig("ivrapi-terminate", raw, PlainConfig);
+    if (!configure(this, "ivrapi-terminate", raw, PlainConfig, true)) return;
     const at = attach(RED, this, raw.connection);
     if (!at) return;
     onInput(this, at, async (msg, send) => {

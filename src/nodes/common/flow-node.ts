@@ -1,7 +1,9 @@
 // What every flow node does with its connection: find it, register, mirror its state in the status, and on
 // close remove every listener and deregister (the last one out closes the socket).
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from "node-red";
+import type { z } from "zod";
 import type { ConnectionHub, HubEvents } from "../connection/hub";
+import { readConfig } from "./configs";
 import { FlowError, toFlowError } from "./errors";
 import { Events } from "./events";
 import { StatusView } from "./status";
@@ -81,4 +83,32 @@ export function onInput(
       },
     );
   });
+}
+
+/**
+ * Reads a node's saved settings (migrated, then parsed). On settings it cannot use, the node says so (error log,
+ * red status) and, if it has an input, fails every message with code `invalid` instead of crashing: undefined.
+ */
+export function configure<S extends z.ZodType>(
+  node: Node,
+  type: string,
+  raw: Record<string, unknown>,
+  schema: S,
+  hasInput: boolean,
+): z.output<S> | undefined {
+  try {
+    return readConfig(type, raw, schema);
+  } catch (err) {
+    unusable(node, type, (err as Error).message, hasInput);
+    return undefined;
+  }
+}
+
+/** A node whose settings cannot work: error log, red status, and every message fails with code `invalid`. */
+export function unusable(node: Node, type: string, text: string, hasInput: boolean): void {
+  node.error(text);
+  node.status({ fill: "red", shape: "dot", text: `${type}.status.invalid` });
+  if (hasInput) {
+    node.on("input", (_m: unknown, _s: unknown, done: (e?: Error) => void) => done(new FlowError("invalid", text)));
+  }
 }
