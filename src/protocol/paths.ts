@@ -64,3 +64,17 @@ export function validateDestpath(destpath: string): { ok: true; destpath: string
   if (split.value.root === TEMP_ROOT) return { ok: false, message: "destpath must be a static root, not :TEMP" };
   return { ok: true, destpath: full };
 }
+
+/** An http(s) URL, as uploads take (the server downloads it). Never throws. */
+export function checkHttpUrl(raw: string): { ok: true; url: URL } | { ok: false; message: string } {
+  let url: URL;
+  try {
+    url = new URL(String(raw).trim());
+  } catch {
+    return { ok: false, message: `url "${raw}" is not a valid URL` };
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return { ok: false, message: `url "${raw}" is not http or https` };
+  }
+  return { ok: true, url };
+}

@@ -2,7 +2,7 @@
 // here so a bad path or URL is a clear error before anything is sent.
 import type { Answer } from "../client/client";
 import { IvrApiError } from "../client/errors";
-import { splitPath, validateDestpath } from "../protocol";
+import { checkHttpUrl, splitPath, validateDestpath } from "../protocol";
 import type { SessionRegistry } from "./registry";
 import type { FileAnswer } from "./types";
 
@@ -22,16 +22,9 @@ function fileAnswer(answer: Answer, okValue: string): FileAnswer {
 }
 
 function checkUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(String(url).trim());
-  } catch {
-    throw new IvrApiError("invalid", `url "${url}" is not a valid URL`);
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new IvrApiError("invalid", `url must be http or https, not ${parsed.protocol}`);
-  }
-  return parsed.toString();
+  const checked = checkHttpUrl(url);
+  if (!checked.ok) throw new IvrApiError("invalid", checked.message);
+  return checked.url.toString();
 }
 
 /** A public REST link to an internal file (valid 5 minutes on the platform). */

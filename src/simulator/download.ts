@@ -1,7 +1,9 @@
 // The platform downloads upload URLs itself; the simulator does the same for real, with the limits a
 // server would have (time, size, redirects), so clients meet genuine failures (404, unreachable host…).
+
 import http from "node:http";
 import https from "node:https";
+import { checkHttpUrl } from "../protocol";
 
 export const DOWNLOAD_TIMEOUT_MS = 15_000;
 export const DOWNLOAD_MAX_BYTES = 20 * 1024 * 1024;
@@ -25,16 +27,9 @@ export interface DownloadOptions {
 }
 
 export function parseHttpUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new DownloadError(`url "${raw}" is not a valid URL`, "invalid");
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new DownloadError(`url "${raw}" is not http or https`, "invalid");
-  }
-  return url;
+  const checked = checkHttpUrl(raw);
+  if (!checked.ok) throw new DownloadError(checked.message, "invalid");
+  return checked.url;
 }
 
 /** Fetches a URL whole into memory (bounded by maxBytes). Rejects with DownloadError. */
