@@ -3,20 +3,29 @@ import assert from "node:assert/strict";
 import { Simulator } from "../src/simulator";
 import { RawClient, upgradeStatus } from "./fixtures/sim-client";
 
-describe("simulator: endpoint and token", () => {
+/** A manual simulator per test, and raw clients opened on it that are all closed after the test. */
+function simulatorWithClients(set: (sim: Simulator) => void): (form?: "path" | "header") => Promise<RawClient> {
   let sim: Simulator;
   const clients: RawClient[] = [];
-  const open = async (form: "path" | "header" = "path") => {
-    const c = await RawClient.open(sim, form);
-    clients.push(c);
-    return c;
-  };
   beforeEach(async () => {
     sim = await Simulator.start({ manual: true });
+    set(sim);
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await sim.stop();
+  });
+  return async (form = "path") => {
+    const c = await RawClient.open(sim, form);
+    clients.push(c);
+    return c;
+  };
+}
+
+describe("simulator: endpoint and token", () => {
+  let sim: Simulator;
+  const open = simulatorWithClients((s) => {
+    sim = s;
   });
 
   it("exposes its urls and a random token", () => {
@@ -210,18 +219,8 @@ describe("simulator: subscriptions and api_start / api_stop", () => {
 
 describe("simulator: control", () => {
   let sim: Simulator;
-  const clients: RawClient[] = [];
-  const open = async () => {
-    const c = await RawClient.open(sim);
-    clients.push(c);
-    return c;
-  };
-  beforeEach(async () => {
-    sim = await Simulator.start({ manual: true });
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await sim.stop();
+  const open = simulatorWithClients((s) => {
+    sim = s;
   });
 
   it("lets the first of two racing accepts win", async () => {

@@ -12,6 +12,7 @@ import {
   node,
   placeAccepted,
   ready,
+  startWired,
 } from "./harness";
 
 const PLAY = JSON.stringify({ oType: 204, mode: 0, file: ":SYN_MEDIA/hello.wav" });
@@ -19,16 +20,7 @@ const PLAY = JSON.stringify({ oType: 204, mode: 0, file: ":SYN_MEDIA/hello.wav" 
 function flow(sim: Simulator, extra: FlowNode[] = []): FlowNode[] {
   return [
     connectionDef(sim),
-    {
-      id: "start",
-      type: "ivrapi-start",
-      connection: "conn",
-      key: "",
-      componentName: "",
-      wires: [["call"], ["stopped"]],
-    },
-    { id: "call", type: "helper" },
-    { id: "stopped", type: "helper" },
+    ...startWired(),
     { id: "catcher", type: "catch", scope: null, uncaught: false, wires: [["caught"]] },
     { id: "caught", type: "helper" },
     ...extra,

@@ -49,6 +49,22 @@ export const NODE_TYPES: string[] = Object.keys(
   (require("../../package.json") as { "node-red": { nodes: Record<string, string> } })["node-red"].nodes,
 );
 
+/** An ivr start node on "conn" taking every call, wired to helpers "call" (accepted) and "stopped". */
+export function startWired(): FlowNode[] {
+  return [
+    {
+      id: "start",
+      type: "ivrapi-start",
+      connection: "conn",
+      key: "",
+      componentName: "",
+      wires: [["call"], ["stopped"]],
+    },
+    { id: "call", type: "helper" },
+    { id: "stopped", type: "helper" },
+  ];
+}
+
 export function connectionDef(sim: Simulator, extra: Record<string, unknown> = {}): FlowNode {
   return {
     id: "conn",

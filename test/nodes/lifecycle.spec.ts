@@ -17,6 +17,7 @@ import {
   onTab,
   placeAccepted,
   ready,
+  startWired,
   statuses,
   waitStatus,
 } from "./harness";
@@ -26,16 +27,7 @@ const PLAY = JSON.stringify({ oType: 204, mode: 0, file: ":SYN_MEDIA/hello.wav" 
 function flow(sim: Simulator, conn: Record<string, unknown> = {}, applyData = PLAY): FlowNode[] {
   return [
     connectionDef(sim, conn),
-    {
-      id: "start",
-      type: "ivrapi-start",
-      connection: "conn",
-      key: "",
-      componentName: "",
-      wires: [["call"], ["stopped"]],
-    },
-    { id: "call", type: "helper" },
-    { id: "stopped", type: "helper" },
+    ...startWired(),
     { id: "keys", type: "ivrapi-dtmf", connection: "conn", mode: "any", wires: [[]] },
     {
       id: "apply",
