@@ -65,7 +65,11 @@ describe("simulator: CLI and process hygiene", function () {
       assert.ok(out.includes(`http://127.0.0.1:${port}`));
       assert.ok(out.includes("token:     t0k3n"));
       assert.ok(out.includes(`curl -X POST http://127.0.0.1:${port}/sim/calls`));
-      const res = await fetch(`http://127.0.0.1:${port}/sim/calls`, { method: "POST", body: '{"key":"demo"}' });
+      const res = await fetch(`http://127.0.0.1:${port}/sim/calls`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"key":"demo"}',
+      });
       assert.equal(res.status, 201);
       await until("the call's log line", () => child.out().includes("placed"), 5000);
       child.kill("SIGTERM");

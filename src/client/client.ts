@@ -33,6 +33,18 @@ import {
   silentLogger,
 } from "./options";
 
+/** Events held while the handshake finishes: a burst of a few is normal, thousands is a flood. */
+const MAX_EARLY_FRAMES = 1000;
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) return err.stack ?? err.message;
+  try {
+    return String(err);
+  } catch {
+    return "(unprintable)";
+  }
+}
+
 export class IvrApiClient extends EventEmitter<ClientEvents> {
   readonly options: ClientOptions;
   private readonly log: Logger;
@@ -42,8 +54,9 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   private _state: ConnectionState = "idle";
   private _info: ConnectionInfo | undefined;
   private readonly requests = new RequestTracker();
-  /** Events that arrived during the handshake, delivered once ready. */
+  /** Events that arrived during the handshake, delivered once ready (at most MAX_EARLY_FRAMES). */
   private readonly early: Array<ServerFrame | DecodeError> = [];
+  private earlyDropped = 0;
   private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
@@ -92,8 +105,8 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   }
 
   /**
-   * Sends one request and resolves with its answer (ok or unclassified); rejects with an IvrApiError on an error
-   * answer, a timeout, a lost connection, or when not ready. The only place qids are made and matched.
+   * Sends one request and resolves with its answer when it reads as success; rejects with an IvrApiError on any
+   * other answer (code `rejected`, the answer whole in details.body), a timeout, a lost connection, or when not ready. The only place qids are made and matched.
    */
   request<N extends RequestName>(
     name: N,
@@ -206,7 +219,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       this.pingTimer = keepAlive(ws, this.options.pingIntervalMs, (text) => this.log.warn(text));
       this.setState("ready");
       this.emit("ready", this._info);
-      for (const frame of this.early.splice(0)) emitFrame(this, frame);
+      this.releaseEarly();
     } catch (err) {
       if (this.ws !== ws) return;
       const text = err instanceof Error ? err.message : String(err);
@@ -243,6 +256,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     this.clearTimers();
     this._info = undefined;
     this.early.length = 0;
+    this.earlyDropped = 0;
     this.requests.failAll(new IvrApiError("connection_lost", `connection lost: ${why}`));
     this.scheduleReconnect(why, unauthorized);
   }
@@ -270,7 +284,12 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     const previous = this._state;
     if (previous === state && !extra.error) return;
     this._state = state;
-    this.emit("state", { state, previous, ...extra });
+    // Called from socket handlers: a listener's exception must not escape into ws (it would be uncaught).
+    try {
+      this.emit("state", { state, previous, ...extra });
+    } catch (err) {
+      this.log.error(`a connection state listener failed: ${this.mask(describeError(err))}`);
+    }
   }
 
   private mask(text: string): string {
@@ -280,16 +299,49 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   // -------------------------------------------------------------------------------------------
   // Incoming frames
 
+  /**
+   * One inbound frame. Nothing may throw out of here: an exception in the socket's message handler is uncaught
+   * and would take the host process (Node-RED, with every call it holds) down. A listener's bug costs one frame.
+   */
   private onFrame(raw: Buffer): void {
-    const frame = decode(raw, { maxFrameBytes: this.options.maxFrameBytes, resultRules: this.rules });
-    if (frame.kind === "error") this.log.warn(`malformed frame from the server: ${frame.message}`);
-    if (frame.kind === "result" && this.requests.settle(frame.qid, frame.request, frame.body, frame.outcome)) return;
-    // ws can deliver subscribe_result and the first api_start in one read, before the handshake's promise chain
-    // has made us ready: hold such events until then, or an accept would be refused as "not connected".
-    if (this._state !== "ready") {
+    try {
+      const frame = decode(raw, { maxFrameBytes: this.options.maxFrameBytes, resultRules: this.rules });
+      if (frame.kind === "error") this.log.warn(`refused a frame from the server (${frame.code}): ${frame.message}`);
+      if (frame.kind === "result" && this.requests.settle(frame.qid, frame.request, frame.body, frame.outcome)) return;
+      // ws can deliver subscribe_result and the first api_start in one read, before the handshake's promise chain
+      // has made us ready: hold such events until then, or an accept would be refused as "not connected".
+      if (this._state !== "ready") {
+        this.holdEarly(frame);
+        return;
+      }
+      emitFrame(this, frame);
+    } catch (err) {
+      this.log.error(`a frame from the server could not be handled: ${this.mask(describeError(err))}`);
+    }
+  }
+
+  /** Keeps an event for when the handshake is done; bounded, so a server flooding us meanwhile costs no memory. */
+  private holdEarly(frame: ServerFrame | DecodeError): void {
+    if (this.early.length < MAX_EARLY_FRAMES) {
       this.early.push(frame);
       return;
     }
-    emitFrame(this, frame);
+    this.earlyDropped++;
+    if (this.earlyDropped === 1) {
+      this.log.warn(`more than ${MAX_EARLY_FRAMES} events arrived before the subscription was confirmed; dropping`);
+    }
+  }
+
+  /** Delivers the events held during the handshake, each on its own (one that fails must not lose the rest). */
+  private releaseEarly(): void {
+    if (this.earlyDropped > 0) this.log.warn(`${this.earlyDropped} early events were dropped during the handshake`);
+    this.earlyDropped = 0;
+    for (const frame of this.early.splice(0)) {
+      try {
+        emitFrame(this, frame);
+      } catch (err) {
+        this.log.error(`an event from the server could not be handled: ${this.mask(describeError(err))}`);
+      }
+    }
   }
 }

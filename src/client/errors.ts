@@ -22,6 +22,13 @@ export const ERROR_CODES = [
   "no_component",
   /** The call ended (api_stop, abort, lost control) before the operation finished. */
   "session_ended",
+  /**
+   * The server refused to terminate a component the client still counted as running: it ended there unseen (its
+   * stop event was lost, e.g. while the socket was down). The call is free again.
+   */
+  "component_lost",
+  /** A waiting `replace` apply was overtaken by a newer one before it could run; it was never sent. */
+  "superseded",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

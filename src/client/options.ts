@@ -7,7 +7,15 @@ import { IvrApiError, maskSecret } from "./errors";
 export const TOKEN_MODES = ["path", "header"] as const;
 export type TokenMode = (typeof TOKEN_MODES)[number];
 
-const ms = z.number().int().nonnegative();
+/** Node's timers fire after 1 ms for any delay above 2^31-1 ms: every duration is bounded by this. */
+export const MAX_TIMER_MS = 2_147_483_647;
+/** The longest duration in whole seconds that a timer can still wait (about 24.8 days). */
+export const MAX_TIMER_S = Math.floor(MAX_TIMER_MS / 1000);
+
+/** The most one frame may hold before the socket itself gives up (a frame must fit in memory to be refused). */
+export const TRANSPORT_MAX_BYTES = 64 * 1024 * 1024;
+
+const ms = z.number().int().nonnegative().max(MAX_TIMER_MS, "must be at most 2147483647 ms (about 24.8 days)");
 
 export const ClientOptionsSchema = z.object({
   /** Base endpoint, e.g. `wss://pbx.example.com/ws/token/v1` (no token in it). */
@@ -21,7 +29,7 @@ export const ClientOptionsSchema = z.object({
   /** A request with no `_result` within this fails with a timeout error. */
   requestTimeoutMs: ms.min(1).default(10_000),
   /** Lifetime asked for the ivrevents subscription; renewed at `renewAt` of it (vendor: 3600 s, renew ~3000 s). */
-  subscriptionTtlS: z.number().int().min(1).default(3600),
+  subscriptionTtlS: z.number().int().min(1).max(MAX_TIMER_S, `must be at most ${MAX_TIMER_S} s`).default(3600),
   renewAt: z
     .number()
     .gt(0)
@@ -44,9 +52,11 @@ export const ClientOptionsSchema = z.object({
   /** TLS for wss: custom CA (PEM) and whether to verify the server certificate. */
   ca: z.union([z.string(), z.instanceof(Buffer)]).optional(),
   rejectUnauthorized: z.boolean().default(true),
-  maxFrameBytes: z.number().int().min(1024).default(DEFAULT_MAX_FRAME_BYTES),
+  /** Larger frames are refused one by one (up to TRANSPORT_MAX_BYTES, where the socket itself closes). */
+  maxFrameBytes: z.number().int().min(1024).max(TRANSPORT_MAX_BYTES).default(DEFAULT_MAX_FRAME_BYTES),
   /** ASSUMED result markers (see protocol/result.ts). */
   okValue: z.string().default(DEFAULT_RESULT_RULES.okValue),
+  okWithoutResult: z.boolean().default(DEFAULT_RESULT_RULES.okWithoutResult),
   reasonFields: z.array(z.string()).default(DEFAULT_RESULT_RULES.reasonFields),
   errorFields: z.array(z.string()).default(DEFAULT_RESULT_RULES.errorFields),
 });
@@ -75,5 +85,10 @@ export function parseClientOptions(input: ClientOptionsInput): ClientOptions {
 }
 
 export function resultRulesOf(o: ClientOptions): ResultRules {
-  return { okValue: o.okValue, reasonFields: o.reasonFields, errorFields: o.errorFields };
+  return {
+    okValue: o.okValue,
+    reasonFields: o.reasonFields,
+    errorFields: o.errorFields,
+    okWithoutResult: o.okWithoutResult,
+  };
 }

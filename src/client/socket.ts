@@ -2,7 +2,7 @@
 import WebSocket from "ws";
 import { ConnectionInfoResult } from "../protocol";
 import { IvrApiError } from "./errors";
-import type { ClientOptions } from "./options";
+import { type ClientOptions, TRANSPORT_MAX_BYTES } from "./options";
 import type { Answer } from "./requests";
 import type { ConnectionInfo } from "./types";
 
@@ -13,7 +13,11 @@ export function createSocket(o: ClientOptions): WebSocket {
   return new WebSocket(header ? base : `${base}/${encodeURIComponent(o.token)}`, {
     headers: header ? { Authorization: `Bearer ${o.token}` } : {},
     handshakeTimeout: o.handshakeTimeoutMs,
-    maxPayload: o.maxFrameBytes,
+    // Frames over maxFrameBytes are refused one by one by the decoder (the connection and what is in flight
+    // survive); only beyond the transport's cap does the socket close.
+    maxPayload: TRANSPORT_MAX_BYTES,
+    // Invalid UTF-8 would close the whole connection (1007); the decoder refuses that one frame instead.
+    skipUTF8Validation: true,
     rejectUnauthorized: o.rejectUnauthorized,
     ...(o.ca ? { ca: o.ca } : {}),
   });

@@ -6,12 +6,18 @@ import type { Logger } from "../client/options";
 import { SessionRegistry } from "../session/registry";
 import { ConnectionConfig, readConfig } from "./common/configs";
 import { ConnectionHub } from "./connection/hub";
-import { advancedOptions, tokenMask } from "./connection/options";
-import { registerTestRoute } from "./connection/test-route";
+import { advancedOptions, queueLimit, tokenMask } from "./connection/options";
+import { type DeployedConnection, registerTestRoute } from "./connection/test-route";
 
 export = (RED: NodeAPI) => {
-  function IvrApiConnectionNode(this: Node<{ token: unknown }> & { hub: ConnectionHub }, def: NodeDef) {
+  function IvrApiConnectionNode(
+    this: Node<{ token: unknown }> & { hub: ConnectionHub } & DeployedConnection,
+    def: NodeDef,
+  ) {
     RED.nodes.createNode(this, def);
+    // "Test connection" uses the stored token only for this URL (see test-route.ts).
+    const savedUrl = (def as unknown as { url?: unknown }).url;
+    this.savedUrl = typeof savedUrl === "string" ? savedUrl : "";
     const stored = this.credentials?.token;
     const token = typeof stored === "string" ? stored : "";
     const mask = tokenMask(token);
@@ -37,7 +43,12 @@ export = (RED: NodeAPI) => {
           },
           log,
         );
-        return { client, registry: new SessionRegistry(client, { reaccept: cfg.reaccept }) };
+        const maxQueue = queueLimit(RED.settings);
+        const registry = new SessionRegistry(client, {
+          reaccept: cfg.reaccept,
+          ...(maxQueue === undefined ? {} : { maxQueue }),
+        });
+        return { client, registry };
       },
       log,
       t: (key) => RED._(`ivrapi-connection.${key}`),

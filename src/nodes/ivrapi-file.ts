@@ -29,21 +29,24 @@ export = (RED: NodeAPI) => {
         });
       });
 
+    // The node's own answer timeout, not the connection's: the server answers an upload once it has the file.
+    const opts = { timeoutMs: Math.round(cfg.timeout * 1000) };
+
     onInput(this, at, async (msg, send) => {
       const registry = at.hub.requireRegistry();
       let answer: FileAnswer;
       switch (cfg.action) {
         case "temp":
-          answer = await uploadTemp(registry, ivridOf(msg), await value("url", msg));
+          answer = await uploadTemp(registry, ivridOf(msg), await value("url", msg), opts);
           break;
         case "static": {
           // No call in the msg: the session-less upload. A msg that names a call must name a live one.
           const ivrid = hasIvr(msg) ? ivridOf(msg) : undefined;
-          answer = await uploadStatic(registry, ivrid, await value("url", msg), await value("destpath", msg));
+          answer = await uploadStatic(registry, ivrid, await value("url", msg), await value("destpath", msg), opts);
           break;
         }
         case "link":
-          answer = await getFileLink(registry, ivridOf(msg), await value("path", msg));
+          answer = await getFileLink(registry, ivridOf(msg), await value("path", msg), opts);
           break;
       }
       msg.payload = answer.value ?? answer.body;

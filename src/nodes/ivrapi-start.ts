@@ -2,7 +2,7 @@
 // control of a call it accepted ended (api_stop, abort, taken back refused), with msg.ivr.reason.
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { CallInfo } from "../session/types";
-import { toIvr } from "./common/call-msg";
+import { paramsOf, toIvr } from "./common/call-msg";
 import { StartConfig } from "./common/configs";
 import { toFlowError } from "./common/errors";
 import { attach, configure } from "./common/flow-node";
@@ -30,7 +30,7 @@ export = (RED: NodeAPI) => {
       accepted: (call: CallInfo) => {
         if (!at.live) return;
         showHeld();
-        this.send([{ payload: call.params, ivr: toIvr(call, connection) }, null]);
+        this.send([{ payload: paramsOf(call), ivr: toIvr(call, connection) }, null]);
       },
       lost: (call: CallInfo, reason: string) => {
         // Another instance won the race, or the call went away: the normal case when several listen.
@@ -39,7 +39,7 @@ export = (RED: NodeAPI) => {
       failed: (call: CallInfo, err: unknown) => {
         if (!at.live) return;
         const e = toFlowError(err, (s) => hub.mask(s));
-        this.error(e, { payload: call.params, ivr: toIvr(call, connection) });
+        this.error(e, { payload: paramsOf(call), ivr: toIvr(call, connection) });
       },
     });
 

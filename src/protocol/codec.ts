@@ -1,5 +1,6 @@
 // Encoding and decoding of wire frames. decode*/classify never throw: whatever a peer sends comes back
 // as a typed value, hostile input included.
+import { isUtf8 } from "node:buffer";
 import type { z } from "zod";
 import {
   ApiStartData,
@@ -18,7 +19,13 @@ import { classifyResult, type ResultOutcome, type ResultRules } from "./result";
 /** Frames larger than this are refused before JSON.parse (a hostile peer must not cost us memory/CPU). */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 
-export type DecodeErrorCode = "too_large" | "not_json" | "not_frame" | "invalid_body";
+/**
+ * Frames nested deeper than this are refused before JSON.parse: no frame of the protocol needs more than a
+ * handful of levels, and deep values make recursive code (JSON.stringify, a log line) overflow the stack.
+ */
+export const MAX_NESTING_DEPTH = 64;
+
+export type DecodeErrorCode = "too_large" | "not_utf8" | "too_deep" | "not_json" | "not_frame" | "invalid_body";
 
 export interface DecodeError {
   kind: "error";
@@ -64,16 +71,43 @@ function issuesText(error: z.ZodError): string {
     .join("; ");
 }
 
+/**
+ * Whether a JSON text opens more than `max` arrays/objects inside each other. One pass over the characters,
+ * skipping string contents; no recursion, so the check itself cannot overflow.
+ */
+export function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92 /* \ */) i++;
+        else if (d === 34) break;
+      }
+    } else if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > max) return true;
+    } else if (c === 93 /* ] */ || c === 125 /* } */) depth--;
+  }
+  return false;
+}
+
 /** Splits a text frame into name and body: the envelope check shared by both directions. */
 function envelope(
-  text: string | Buffer,
+  raw: string | Buffer,
   maxFrameBytes: number,
 ): { name: string; body: Record<string, unknown> } | DecodeError {
-  const size = typeof text === "string" ? Buffer.byteLength(text) : text.length;
+  const size = typeof raw === "string" ? Buffer.byteLength(raw) : raw.length;
   if (size > maxFrameBytes) return fail("too_large", `frame of ${size} bytes exceeds the limit of ${maxFrameBytes}`);
+  // The socket hands text frames over unchecked (so a bad one costs one frame, not the connection): check here.
+  if (typeof raw !== "string" && !isUtf8(raw)) return fail("not_utf8", "text frame is not valid UTF-8");
+  const text = typeof raw === "string" ? raw : raw.toString("utf8");
+  if (text.length > 2 * MAX_NESTING_DEPTH && nestedDeeperThan(text, MAX_NESTING_DEPTH)) {
+    return fail("too_deep", `frame nests values deeper than ${MAX_NESTING_DEPTH} levels`);
+  }
   let value: unknown;
   try {
-    value = JSON.parse(typeof text === "string" ? text : text.toString("utf8"));
+    value = JSON.parse(text);
   } catch (err) {
     return fail("not_json", `frame is not JSON: ${(err as Error).message}`);
   }
@@ -127,12 +161,13 @@ export function decode(text: string | Buffer, options: DecodeOptions = {}): Serv
   if (name.endsWith("_result")) {
     const parsed = parse(ResultBody, body, name);
     if (isError(parsed)) return parsed;
+    const request = name.slice(0, -"_result".length);
     return {
       kind: "result",
-      request: name.slice(0, -"_result".length),
+      request,
       qid: parsed.qid,
       body: parsed,
-      outcome: classifyResult(parsed, options.resultRules),
+      outcome: classifyResult(parsed, options.resultRules, request),
     };
   }
   return { kind: "unknown", name, body };

@@ -14,6 +14,17 @@ export const SipState = z.string();
 
 const nonEmpty = z.string().min(1);
 
+/** params as text: a string as is; an object (a server that sends it unencoded) as its JSON. Never throws. */
+function paramsText(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (v === null || v === undefined) return undefined;
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * An informational field: a value of the wrong type (null from an Erlang encoder, a number as text) reads as
  * absent instead of dropping the whole frame. Fields that correlate (ivrid, key, qid, dtmf) stay strict.
@@ -32,16 +43,14 @@ export const ApiStartData = z.looseObject({
   componentname: info(z.string()),
   ivrts: info(z.number()),
   // A JSON *string* in the seed; kept raw and parsed separately (see parseParams). An object is kept as its JSON.
-  params: z
-    .unknown()
-    .transform((v) => (typeof v === "string" ? v : v == null ? undefined : JSON.stringify(v)))
-    .optional(),
+  params: z.unknown().transform(paramsText).optional(),
   sm_id: info(z.string()),
   state: info(SipState),
 });
 export type ApiStartData = z.infer<typeof ApiStartData>;
 
-export const ApiStopData = ApiStartData.extend({ reason: info(z.string()) });
+/** api_stop needs only the ivrid (rule 4 must hold even when a server leaves the key out or sends null). */
+export const ApiStopData = ApiStartData.extend({ key: info(z.string()), reason: info(z.string()) });
 export type ApiStopData = z.infer<typeof ApiStopData>;
 
 export const NotifyBody = z.looseObject({

@@ -51,6 +51,24 @@ export function splitPath(path: string): { ok: true; value: SplitPath } | { ok: 
   return { ok: true, value: { root, rest } };
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this refuses.
+const CONTROL_OR_BACKSLASH = /[\u0000-\u001f\u007f-\u009f\\]/;
+
+/**
+ * Checks the syntax of an internal file path (`:ROOT/dir/file.wav`) without judging its root: the platform
+ * has more storage roots than ROOT_ALIASES lists, and the server says which it knows. Non-empty, a root
+ * after the leading `:`, no `..` segment, no control characters or backslashes. Never throws.
+ */
+export function checkInternalPath(path: string): { ok: true; path: string } | { ok: false; message: string } {
+  if (typeof path !== "string" || path.length === 0) return { ok: false, message: "path is empty" };
+  if (CONTROL_OR_BACKSLASH.test(path)) return { ok: false, message: "path holds control characters or backslashes" };
+  if (!path.startsWith(":") || path.length === 1 || path[1] === "/") {
+    return { ok: false, message: `path "${path}" does not start with a root such as :TEMP` };
+  }
+  if (path.split("/").some((seg) => seg === "..")) return { ok: false, message: 'path must not contain ".."' };
+  return { ok: true, path };
+}
+
 /**
  * Checks a `destpath` for static uploads. A path without a root goes under the default root, as the
  * platform does; :TEMP is refused (static storage outlives the call). Returns the path to send.

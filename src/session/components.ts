@@ -6,6 +6,9 @@ import type { ComponentData, ComponentStoppedBody } from "../protocol";
 import type { ApplyOptions, QueuedApply, RunningComponent, Session } from "./session";
 import type { ComponentResult } from "./types";
 
+/** Applies that may wait behind a running one on a call unless the registry says otherwise (busy `queue`). */
+export const DEFAULT_MAX_QUEUE = 20;
+
 /** What the registry lends the components: its one way to send, and where results and warnings go. */
 export interface ComponentHost {
   terminateRequest(s: Session): Promise<Answer>;
@@ -22,7 +25,11 @@ export class Components {
   // Our own oId on every component, unique on this connection: it is what makes that correlation possible.
   private nextOId = 1;
 
-  constructor(private readonly host: ComponentHost) {}
+  constructor(
+    private readonly host: ComponentHost,
+    /** Most applies that may wait behind a running component on one call (busy `queue`); beyond: `busy`. */
+    private readonly maxQueue = DEFAULT_MAX_QUEUE,
+  ) {}
 
   /** Runs data (already validated) on the call, or applies the busy policy when one runs. */
   apply(s: Session, data: ComponentData, options: ApplyOptions): Promise<ComponentResult> {
@@ -41,9 +48,8 @@ export class Components {
           ),
         );
       case "queue":
-        return this.enqueue(s, data, timeoutMs, false);
       case "replace":
-        return this.enqueue(s, data, timeoutMs, true);
+        return this.enqueue(s, data, timeoutMs, options.busy === "replace");
     }
   }
 
@@ -70,7 +76,10 @@ export class Components {
   private async sendTerminate(s: Session, r: RunningComponent): Promise<Answer> {
     try {
       const answer = await this.host.terminateRequest(s);
-      if (s.running === r) {
+      if (r.orphaned && isActive(s, r)) {
+        // Nobody waits for an orphan's stop event: the answer is all rule 3 needs, the call is free.
+        this.settle(s, r, new IvrApiError("timeout", `component oId ${r.oId} was terminated`, { ivrid: s.ivrid }));
+      } else if (s.running === r) {
         // Its component_stopped may still come; until then it waits under its oId, off the call's slot.
         s.running = undefined;
         clearTimeout(r.timer);
@@ -78,25 +87,30 @@ export class Components {
       }
       return answer;
     } catch (err) {
-      // The server has nothing running (it ended while we were away): stop waiting for an event that never comes.
-      if (err instanceof IvrApiError && err.details.serverCode === "no_component" && isActive(s, r)) {
-        const lost = new IvrApiError("no_component", `component oId ${r.oId} is no longer running`, { ivrid: s.ivrid });
-        this.settle(s, r, lost);
+      // The server refused: whatever its code, it has nothing of ours to stop, so the component ended there unseen
+      // (its stop event lost while the socket was down). Waiting on would keep the call busy for good.
+      if (err instanceof IvrApiError && err.code === "rejected" && isActive(s, r)) {
+        const why = `component oId ${r.oId} is no longer running on the server (terminate refused: ${err.message}); its end was not reported`;
+        this.settle(s, r, new IvrApiError("component_lost", why, { ivrid: s.ivrid, ...serverCodeOf(err) }));
       }
       throw err;
     }
   }
 
-  /** Matches a component_stopped event: by ivrid when it has one, else by our oId. */
-  onStopped(b: ComponentStoppedBody, byIvrid: (ivrid: string) => Session | undefined): void {
-    const s =
-      b.ivrid !== undefined ? byIvrid(b.ivrid) : b.oId === undefined ? undefined : this.byOId.get(String(b.oId));
-    let r: RunningComponent | undefined;
-    // Without an oId, a terminated component still waiting for its event ends before the one that replaced it.
-    if (s && b.oId === undefined) r = s.stopping.values().next().value ?? s.running;
-    else if (s) r = s.running?.oId === Number(b.oId) ? s.running : s.stopping.get(Number(b.oId));
+  /**
+   * Matches a component_stopped event to the component it ends, by every means the protocol offers: the call
+   * (its ivrid, else the oId we gave or the apply answer returned), then within the call the oId, else the call's
+   * one outstanding component (a server that numbers components itself, as the seed's `"oId": 0` suggests).
+   */
+  onStopped(b: ComponentStoppedBody, byIvrid: (ivrid: string) => Session | undefined, retried = false): void {
+    const oId = b.oId === undefined ? undefined : String(b.oId);
+    const s = b.ivrid !== undefined ? byIvrid(b.ivrid) : oId === undefined ? undefined : this.byOId.get(oId);
+    const r = s ? matchComponent(s, oId) : undefined;
     if (!s || !r) {
-      this.host.warn(`component_stopped that matches no component of this connection: ${JSON.stringify(b)}`);
+      // The apply answer that names the server's oId may have come in the same read, its promise not yet run:
+      // look once more after the pending callbacks, then say so.
+      if (!retried) setImmediate(() => this.onStopped(b, byIvrid, true));
+      else this.host.warn(`ivrapi_component_stopped matches no component of this connection (${summary(b)}); ignored`);
       return;
     }
     const result: ComponentResult = {
@@ -116,13 +130,26 @@ export class Components {
     for (const r of [s.running, ...s.stopping.values()]) {
       if (!r) continue;
       clearTimeout(r.timer);
-      this.byOId.delete(String(r.oId));
+      this.unindex(r);
     }
+  }
+
+  private unindex(r: RunningComponent): void {
+    this.byOId.delete(String(r.oId));
+    if (r.serverOId !== undefined) this.byOId.delete(r.serverOId);
   }
 
   private enqueue(s: Session, data: ComponentData, timeoutMs: number, replace: boolean): Promise<ComponentResult> {
     return new Promise<ComponentResult>((resolve, reject) => {
-      const item: QueuedApply = { data, timeoutMs, resolve, reject };
+      const item: QueuedApply = { data, timeoutMs, replace, resolve, reject };
+      // The newest replace is what the caller wants now (a caller who pressed 1 then 2 wants menu 2, not menu 2
+      // then menu 1): every older replace still waiting is dropped unsent.
+      if (replace) this.supersede(s);
+      if (s.queue.length >= this.maxQueue) {
+        const why = `${s.queue.length} components already wait on call ${s.ivrid} (the limit is ${this.maxQueue})`;
+        reject(new IvrApiError("busy", why, { ivrid: s.ivrid }));
+        return;
+      }
       if (!replace) {
         s.queue.push(item);
         return;
@@ -137,6 +164,16 @@ export class Components {
         reject(err);
       });
     });
+  }
+
+  private supersede(s: Session): void {
+    for (let i = s.queue.length - 1; i >= 0; i--) {
+      const old = s.queue[i] as QueuedApply;
+      if (!old.replace) continue;
+      s.queue.splice(i, 1);
+      const why = `a newer apply (busy: replace) on call ${s.ivrid} took its place before it could run; it was not sent`;
+      old.reject(new IvrApiError("superseded", why, { ivrid: s.ivrid }));
+    }
   }
 
   private run(s: Session, data: ComponentData, timeoutMs: number): Promise<ComponentResult> {
@@ -155,18 +192,30 @@ export class Components {
       s.running = running;
       this.byOId.set(String(oId), s);
       this.host.applyRequest(s, running.data).then(
-        () => {
-          if (timeoutMs > 0 && isActive(s, running)) {
-            running.timer = setTimeout(() => this.expire(s, running), timeoutMs);
+        (answer) => {
+          if (!isActive(s, running)) return;
+          // A server that numbers components itself may say so in the answer: its stop event will use that oId.
+          const theirs = answer.body.oId;
+          if ((typeof theirs === "number" || typeof theirs === "string") && String(theirs) !== String(oId)) {
+            running.serverOId = String(theirs);
+            this.byOId.set(running.serverOId, s);
           }
+          this.startTimer(s, running);
         },
         (err: IvrApiError) => {
           // No answer (timeout, socket gone): the server may run it, so it keeps the call (rule 2).
-          if (err.code === "timeout" || err.code === "connection_lost") this.orphan(s, running, err);
-          else this.settle(s, running, err);
+          if (err.code === "timeout" || err.code === "connection_lost") {
+            this.orphan(s, running, err);
+            // The Timeout covers an orphan too: it is terminated when it would have been, or it holds the call.
+            if (isActive(s, running)) this.startTimer(s, running);
+          } else this.settle(s, running, err);
         },
       );
     });
+  }
+
+  private startTimer(s: Session, r: RunningComponent): void {
+    if (r.timeoutMs > 0 && r.timer === undefined) r.timer = setTimeout(() => this.expire(s, r), r.timeoutMs);
   }
 
   /** The apply timeout ran out: terminate; if even that fails, the waiter learns it now. */
@@ -182,6 +231,7 @@ export class Components {
   /** Fails the waiter now but keeps the component occupying the call until the server says it ended. */
   private orphan(s: Session, r: RunningComponent, err: IvrApiError): void {
     clearTimeout(r.timer);
+    r.timer = undefined;
     r.orphaned = true;
     r.reject(err);
     this.host.warn(`component oId ${r.oId} on call ${s.ivrid}: ${err.message}; the call stays busy until it stops`);
@@ -203,7 +253,7 @@ export class Components {
   /** Ends one component's wait (stopped, failed or lost) and lets the next queued apply go. */
   private settle(s: Session, r: RunningComponent, outcome: ComponentResult | IvrApiError): void {
     clearTimeout(r.timer);
-    this.byOId.delete(String(r.oId));
+    this.unindex(r);
     s.stopping.delete(r.oId);
     if (s.running === r) s.running = undefined;
     if (outcome instanceof IvrApiError) r.reject(outcome);
@@ -216,6 +266,30 @@ export class Components {
     const next = s.queue.shift();
     if (next) this.run(s, next.data, next.timeoutMs).then(next.resolve, next.reject);
   }
+}
+
+/** The component a stop event ends, within its call; undefined when the call has none it could be. */
+function matchComponent(s: Session, oId: string | undefined): RunningComponent | undefined {
+  // Terminated ones first: without an oId, the oldest still waiting for its event ends before its replacement.
+  const outstanding = [...s.stopping.values()];
+  if (s.running) outstanding.push(s.running);
+  if (oId !== undefined) {
+    const exact = outstanding.find((r) => String(r.oId) === oId || r.serverOId === oId);
+    if (exact) return exact;
+    // An oId we never saw: only the call's one outstanding component can be meant.
+    return outstanding.length === 1 ? outstanding[0] : undefined;
+  }
+  return outstanding[0];
+}
+
+/** A stop event in a few safe words for a log line (no recursion into what a server sent, bounded length). */
+function summary(b: ComponentStoppedBody): string {
+  const short = (v: unknown) => (v === undefined ? "none" : String(v).slice(0, 64));
+  return `ivrid ${short(b.ivrid)}, oId ${short(b.oId)}, transferKey ${short(b.transferKey)}`;
+}
+
+function serverCodeOf(err: IvrApiError): { serverCode?: string } {
+  return err.details.serverCode === undefined ? {} : { serverCode: err.details.serverCode };
 }
 
 function isActive(s: Session, r: RunningComponent): boolean {

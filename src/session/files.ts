@@ -2,7 +2,7 @@
 // here so a bad path or URL is a clear error before anything is sent.
 import type { Answer } from "../client/client";
 import { IvrApiError } from "../client/errors";
-import { checkHttpUrl, splitPath, validateDestpath } from "../protocol";
+import { checkHttpUrl, checkInternalPath, validateDestpath } from "../protocol";
 import type { SessionRegistry } from "./registry";
 import type { FileAnswer } from "./types";
 
@@ -34,8 +34,9 @@ export async function getFileLink(
   path: string,
   opts: FileRequestOptions = {},
 ): Promise<FileAnswer> {
-  const split = splitPath(path);
-  if (!split.ok) throw new IvrApiError("invalid", `path: ${split.message}`, { ivrid });
+  // Syntax only: the platform has storage roots beyond the known aliases, and it answers for those it lacks.
+  const checked = checkInternalPath(path);
+  if (!checked.ok) throw new IvrApiError("invalid", `path: ${checked.message}`, { ivrid });
   const answer = await reg.sessionRequest(ivrid, "ivrapi_file_get_path", { path }, opts);
   return fileAnswer(answer, reg.client.options.okValue);
 }

@@ -4,6 +4,7 @@
 import { EventEmitter } from "node:events";
 import type { Answer, IvrApiClient, StateChange } from "../client/client";
 import { IvrApiError } from "../client/errors";
+import { MAX_TIMER_MS } from "../client/options";
 import {
   type ApiStartData,
   type ApiStopData,
@@ -14,13 +15,15 @@ import {
   type RequestParams,
   type SessionRequestName,
 } from "../protocol";
-import { Components } from "./components";
+import { Components, DEFAULT_MAX_QUEUE } from "./components";
 import { type ApplyOptions, Session } from "./session";
 import type { AcceptOutcome, CallInfo, ComponentResult, RegistryEvents } from "./types";
 
 export interface RegistryOptions {
   /** Take held calls back with ivrapi_reaccept after a reconnect (default true). */
   reaccept?: boolean;
+  /** Most applies that may wait on one call with busy `queue` (default 20); beyond that, apply fails `busy`. */
+  maxQueue?: number;
 }
 
 export class SessionRegistry extends EventEmitter<RegistryEvents> {
@@ -38,14 +41,17 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   ) {
     super();
     this.reaccept = options.reaccept ?? true;
-    this.components = new Components({
-      applyRequest: (s, data) => this.sessionRequest(s, "ivrapi_component_apply", { data }),
-      terminateRequest: (s) => this.sessionRequest(s, "ivrapi_component_terminate", {}),
-      isHeld: (s) => this.sessions.get(s.ivrid) === s,
-      stopped: (s, result) => this.emit("component_stopped", s.call, result),
-      warn: (text) => this.emit("warning", text),
-    });
-    const onStart = (d: ApiStartData) => this.emit("api_start", toCall(d));
+    this.components = new Components(
+      {
+        applyRequest: (s, data) => this.sessionRequest(s, "ivrapi_component_apply", { data }),
+        terminateRequest: (s) => this.sessionRequest(s, "ivrapi_component_terminate", {}),
+        isHeld: (s) => this.sessions.get(s.ivrid) === s,
+        stopped: (s, result) => this.emit("component_stopped", s.call, result),
+        warn: (text) => this.emit("warning", text),
+      },
+      checkMaxQueue(options.maxQueue),
+    );
+    const onStart = (d: ApiStartData) => this.onApiStart(d);
     const onStop = (d: ApiStopData) => this.onApiStop(d);
     const onStopped = (b: ComponentStoppedBody) => this.components.onStopped(b, (ivrid) => this.sessions.get(ivrid));
     const onDtmf = (b: DtmfBody) => this.onDtmf(b);
@@ -108,7 +114,9 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       }
       // The answer was lost, so the server may have given us control that nobody here tracks: hand it back
       // (refused harmlessly when another connection won).
-      if (err instanceof IvrApiError && (err.code === "timeout" || err.code === "connection_lost")) {
+      // Not when api_stop already came: the call is gone, and nothing may be sent for it any more (rule 4).
+      const gone = this.stoppedEarly.has(call.ivrid);
+      if (err instanceof IvrApiError && (err.code === "timeout" || err.code === "connection_lost") && !gone) {
         this.client.request("ivrapi_abort", { key: call.key, ivrid: call.ivrid }).catch(() => {});
       }
       throw err;
@@ -128,6 +136,10 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   async apply(ivrid: string, data: Record<string, unknown>, options: ApplyOptions = {}): Promise<ComponentResult> {
     const s = this.require(ivrid);
     if (s.status === "aborting") throw this.ended(s, "it is being handed back to the script");
+    const timeoutMs = options.timeoutMs ?? 0;
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_TIMER_MS) {
+      throw new IvrApiError("invalid", `timeout must be between 0 and ${MAX_TIMER_MS} ms, not ${timeoutMs}`, { ivrid });
+    }
     const checked = checkRequest("ivrapi_component_apply", { qid: 0, key: s.call.key, ivrid, data });
     if (!checked.ok) throw new IvrApiError("invalid", checked.message, { ivrid });
     return this.components.apply(s, checked.body.data, options);
@@ -222,6 +234,16 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   // -------------------------------------------------------------------------------------------
   // Events from the client
 
+  private onApiStart(d: ApiStartData): void {
+    // A repeated api_start for a call already controlled (or being accepted) must not start a second flow run
+    // driving the same call.
+    if (this.sessions.has(d.ivrid) || this.accepting.has(d.ivrid)) {
+      this.emit("warning", `api_start repeated for call ${d.ivrid}, which this connection already controls; ignored`);
+      return;
+    }
+    this.emit("api_start", toCall(d));
+  }
+
   private onApiStop(d: ApiStopData): void {
     if (this.accepting.has(d.ivrid)) this.stoppedEarly.add(d.ivrid);
     const s = this.sessions.get(d.ivrid);
@@ -274,6 +296,12 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     for (const s of [...this.sessions.values()]) this.end(s, { reason: "closed" });
     this.removeAllListeners();
   }
+}
+
+function checkMaxQueue(n: number | undefined): number {
+  if (n === undefined) return DEFAULT_MAX_QUEUE;
+  if (!Number.isInteger(n) || n < 0) throw new IvrApiError("invalid", `maxQueue must be a whole number ≥ 0, not ${n}`);
+  return n;
 }
 
 function isCall(v: ApiStartData | CallInfo): v is CallInfo {

@@ -6,6 +6,8 @@ import type { BusyPolicy, CallInfo, ComponentResult } from "./types";
 
 export interface RunningComponent {
   oId: number;
+  /** The server's own oId for it, when the apply answer named one that differs from ours. */
+  serverOId?: string;
   data: ComponentData;
   timeoutMs: number;
   timer: NodeJS.Timeout | undefined;
@@ -22,6 +24,8 @@ export interface RunningComponent {
 export interface QueuedApply {
   data: ComponentData;
   timeoutMs: number;
+  /** Queued by busy `replace`: a newer replace supersedes it. */
+  replace: boolean;
   resolve(r: ComponentResult): void;
   reject(e: IvrApiError): void;
 }

@@ -33,6 +33,8 @@ export class Engine {
   readonly log: FrameLogEntry[] = [];
   readonly delays = new Map<string, number>();
   readonly drops = new Map<string, number>();
+  /** Requests not carried out but answered with a given body (fault answerInstead), with how many remain. */
+  readonly instead = new Map<string, { body: Record<string, unknown>; count: number }>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly downloads = new AbortController();
   private connSeq = 0;
@@ -120,10 +122,24 @@ export class Engine {
     return true;
   }
 
-  sendRaw(conn: Conn, text: string): void {
-    if (conn.ws.readyState !== conn.ws.OPEN) return;
-    conn.ws.send(text);
-    this.record({ at: Date.now(), dir: "out", conn: conn.id, name: "(raw)", body: text });
+  /** A text frame as given (a Buffer byte for byte), or a binary one; `record: false` keeps it out of the log. */
+  sendRaw(conn: Conn, data: string | Buffer, opts: { binary?: boolean; record?: boolean } = {}): boolean {
+    if (conn.ws.readyState !== conn.ws.OPEN) return false;
+    const binary = opts.binary === true;
+    conn.ws.send(data, { binary });
+    if (opts.record === false) return true;
+    const body = typeof data === "string" ? data : { bytes: data.length };
+    this.record({ at: Date.now(), dir: "out", conn: conn.id, name: binary ? "(binary)" : "(raw)", body });
+    return true;
+  }
+
+  /** The body to answer instead of carrying the request out (fault answerInstead), if one is set for it. */
+  takeInstead(request: string): Record<string, unknown> | undefined {
+    const rule = this.instead.get(request);
+    if (!rule) return undefined;
+    rule.count -= 1;
+    if (rule.count <= 0) this.instead.delete(request);
+    return rule.body;
   }
 
   /** `<request>_result`, subject to the drop/delay faults injected for that request name. */

@@ -25,6 +25,12 @@ export function handleText(engine: Engine, conn: Conn, text: string): void {
   // The log keeps the body as sent (decoding normalises e.g. a string oType).
   const rawBody = (JSON.parse(text) as [string, unknown])[1];
   engine.record({ at: Date.now(), dir: "in", conn: conn.id, name: frame.name, body: rawBody });
+  const instead = engine.takeInstead(frame.name);
+  if (instead) {
+    engine.opts.log(`fault: ${frame.name} not carried out, answered with ${JSON.stringify(instead)}`);
+    engine.answer(conn, frame.name, frame.body.qid, instead);
+    return;
+  }
   const capability = frame.name === "subscribe" ? "subscr" : frame.name === "connection_info" ? null : "ivrapi";
   if (capability && !engine.opts.capabilities.includes(capability)) {
     engine.answer(

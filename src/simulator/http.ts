@@ -80,7 +80,21 @@ export class Router {
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? "/", "http://sim.invalid");
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://sim.invalid");
+    } catch {
+      // A request target such as `//[` is no URL: a 400, not an exception in the server's callback.
+      sendText(res, 400, "malformed request target\n");
+      return;
+    }
+    if (url.pathname.startsWith("/sim/")) {
+      const refused = refuseForeign(req);
+      if (refused) {
+        sendJson(res, refused.status, { error: refused.message });
+        return;
+      }
+    }
     let pathMatched = false;
     for (const route of this.routes) {
       const m = route.pattern.exec(url.pathname);
@@ -103,6 +117,45 @@ export class Router {
     }
     sendText(res, pathMatched ? 405 : 404, pathMatched ? "method not allowed\n" : "not found\n");
   }
+}
+
+/**
+ * The control API places calls and hangs them up: a web page in the user's browser must not reach it. A
+ * browser names the page's origin in `Origin` on cross-origin requests (and on same-origin POSTs); it must be
+ * this server (the `Host` the request was sent to). Bodies must be JSON: a cross-origin `text/plain` or form
+ * POST needs no preflight, an `application/json` one does (and gets no CORS answer from here).
+ */
+function refuseForeign(req: IncomingMessage): HttpError | undefined {
+  const origin = req.headers.origin;
+  if (origin !== undefined && !sameHost(origin, req.headers.host)) {
+    return new HttpError(403, `cross-origin request refused (Origin ${origin}, Host ${req.headers.host ?? "none"})`);
+  }
+  if (req.method !== "GET" && req.method !== "HEAD" && hasBody(req)) {
+    const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+    if (type !== "application/json") {
+      return new HttpError(415, `request body must be application/json (got ${type || "no content-type"})`);
+    }
+  }
+  return undefined;
+}
+
+/** Whether the Origin header's host:port is the Host header's (default ports compared as such). */
+function sameHost(origin: string, host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    const o = new URL(origin);
+    if (o.protocol !== "http:" && o.protocol !== "https:") return false; // "null" or any other scheme
+    return new URL(`${o.protocol}//${host}`).host === o.host;
+  } catch {
+    return false;
+  }
+}
+
+/** A body that is announced as non-empty (a chunked one counts: its length is unknown until read). */
+function hasBody(req: IncomingMessage): boolean {
+  if (req.headers["transfer-encoding"] !== undefined) return true;
+  const length = Number(req.headers["content-length"] ?? 0);
+  return !Number.isFinite(length) || length > 0;
 }
 
 function fail(res: ServerResponse, err: unknown): void {

@@ -93,7 +93,19 @@ export interface ConnectionView {
 export interface SimFaults {
   delayAnswers(requestName: string, ms: number): void;
   dropAnswers(requestName: string, count?: number): void;
-  sendRaw(text: string, connId?: string): void;
+  /** The next `count` requests of that name are not carried out; each is answered with `{ qid, ...body }`. */
+  answerInstead(requestName: string, body: Record<string, unknown>, count?: number): void;
+  /** One text frame; a Buffer goes out byte for byte (it need not be valid UTF-8). */
+  sendRaw(text: string | Buffer, connId?: string): void;
+  /** One binary frame. */
+  sendBinary(data: Buffer, connId?: string): void;
+  /**
+   * `count` text frames made by `make(i)`, spread evenly over `overMs` (0 = all at once), to one connection or to
+   * every one open at each moment. The log gets one summary entry ("(burst)"), not one per frame, so a flood
+   * of thousands neither evicts the frames a test looks for nor costs the memory it measures. Resolves with the
+   * number of frames sent once the last one is out (fewer when the connection or the simulator went away).
+   */
+  burst(count: number, make: (i: number) => string, opts?: { overMs?: number; connId?: string }): Promise<number>;
   freeze(connId?: string): void;
   rejectUpgrades(status: number | null): void;
   clear(): void;

@@ -91,6 +91,16 @@ describe("files", () => {
     );
   });
 
+  it("sends a link request for a root it does not know; the server judges the root", async () => {
+    h = await harness();
+    const { reg, ivrid } = await held();
+    const path = ":SOME_OTHER_ROOT/a.wav";
+    const asked = h.sim.waitForFrame({ dir: "in", name: "ivrapi_file_get_path", where: (b) => b.path === path });
+    // The simulator knows only the listed roots and refuses it; the point is that the request went out.
+    await assert.rejects(getFileLink(reg, ivrid, path), (e: IvrApiError) => e.code === "rejected");
+    assert.equal(((await asked).body as { ivrid?: string }).ivrid, ivrid);
+  });
+
   it("uploads into static storage through a call and without one", async () => {
     h = await harness();
     const { reg, ivrid } = await held();

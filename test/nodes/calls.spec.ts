@@ -236,6 +236,38 @@ describe("nodes: on dtmf, upload file, abort", () => {
     assert.equal((await caught).error.code, "invalid");
   });
 
+  it("upload file waits for its own timeout, not the connection's answer timeout (a slow download succeeds)", async () => {
+    await load(sim, [
+      // The connection gives up on plain requests after 200 ms; the server needs 500 ms for this download.
+      ...flow(sim).map((n) => (n.id === "conn" ? connectionDef(sim, { requestTimeout: 200 }) : n)),
+      ...file("f", { action: "temp", url: `${sim.httpUrl}/media/tone.wav?sec=1`, timeout: "2" }),
+    ]);
+    await ready();
+    const { msg } = await placeAccepted(sim, "call");
+    sim.faults.delayAnswers("ivrapi_file_upload_temp", 500);
+    const caught = collect("caught");
+    const out = nextMsg("f-out");
+    node("f").receive({ ivr: msg.ivr });
+    assert.match((await out).payload, /^:TEMP\//);
+    assert.deepEqual(caught, []);
+  });
+
+  it("upload file fails with timeout once its own timeout runs out, even if the connection would wait longer", async () => {
+    await load(sim, flow(sim, file("f", { action: "temp", url: `${sim.httpUrl}/media/tone.wav?sec=1`, timeout: 1 })));
+    await ready();
+    const { msg } = await placeAccepted(sim, "call");
+    sim.faults.delayAnswers("ivrapi_file_upload_temp", 1500);
+    const sent = collect("f-out");
+    const caught = nextMsg("caught");
+    const t0 = Date.now();
+    node("f").receive({ ivr: msg.ivr });
+    const err = (await caught).error;
+    assert.equal(err.code, "timeout", JSON.stringify(err));
+    // The node's 1 s ran out (the connection's own answer timeout is 3 s, and the answer came at 1.5 s).
+    assert.ok(Date.now() - t0 >= 900, `failed after ${Date.now() - t0} ms`);
+    assert.deepEqual(sent, []);
+  });
+
   it("abort gives control back: the msg goes on, ivr start reports the call stopped (reason aborted)", async () => {
     await load(
       sim,

@@ -88,6 +88,17 @@ describe("nodes: migrations", () => {
     assert.deepEqual(readConfig("ivrapi-start", {}, StartConfig), { name: "", key: "", componentName: "" });
   });
 
+  it("file timeout: seconds, 120 when an older flow lacks it, from 1 up to what a Node timer can wait", () => {
+    assert.equal(readConfig("ivrapi-file", {}, FileConfig).timeout, 120);
+    assert.equal(readConfig("ivrapi-file", { version: 1, action: "link" }, FileConfig).timeout, 120);
+    assert.equal(readConfig("ivrapi-file", { version: 1, timeout: "" }, FileConfig).timeout, 120);
+    assert.equal(readConfig("ivrapi-file", { version: 1, timeout: "300" }, FileConfig).timeout, 300);
+    assert.equal(readConfig("ivrapi-file", { version: 1, timeout: 2147483 }, FileConfig).timeout, 2147483);
+    for (const bad of ["0", "0.5", "-3", "abc", "2147484"]) {
+      assert.throws(() => readConfig("ivrapi-file", { version: 1, timeout: bad }, FileConfig), /timeout/, bad);
+    }
+  });
+
   it("a config it cannot use is a readable error, not a crash", () => {
     assert.throws(
       () => readConfig("ivrapi-apply", { version: 1, busy: "maybe", transferKeys: [] }, ApplyConfig),

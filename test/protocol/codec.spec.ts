@@ -108,9 +108,11 @@ describe("codec", () => {
 });
 
 describe("result rules", () => {
-  it("reads ok, data results, errors and leaves the rest unclassified", () => {
+  it("reads ok, data results of file requests, and errors", () => {
     assert.deepEqual(classifyResult({ qid: 1, result: "ok" }), { status: "ok" });
-    assert.deepEqual(classifyResult({ qid: 1, result: ":GS_PUB/a.wav" }), { status: "ok" });
+    assert.deepEqual(classifyResult({ qid: 1, result: ":GS_PUB/a.wav" }, {}, "ivrapi_file_upload_static"), {
+      status: "ok",
+    });
     assert.deepEqual(classifyResult({ qid: 1 }), { status: "ok" });
     assert.deepEqual(classifyResult({ qid: 1, error: "nope" }), { status: "error", reason: "nope" });
     assert.deepEqual(classifyResult({ qid: 1, error: { code: "busy", message: "a component runs" } }), {
@@ -123,8 +125,25 @@ describe("result rules", () => {
       reason: "why",
       code: "x",
     });
-    assert.deepEqual(classifyResult({ qid: 1, result: false }), { status: "unclassified" });
-    assert.deepEqual(classifyResult({ qid: 1, result: { odd: true } }), { status: "unclassified" });
+  });
+
+  // Regression (hardening issue, defect 2): these passed as success, so a lost accept race read as "accepted".
+  it("reads anything but the ok marker as a failure for control requests", () => {
+    for (const request of ["ivrapi_accept", "ivrapi_reaccept", "ivrapi_component_apply", "ivrapi_abort"]) {
+      assert.deepEqual(classifyResult({ qid: 1, result: "error", code: "taken" }, {}, request), {
+        status: "error",
+        reason: "result error",
+        code: "taken",
+      });
+      assert.equal(classifyResult({ qid: 1, result: false }, {}, request).status, "error");
+      assert.equal(classifyResult({ qid: 1, result: { odd: true } }, {}, request).status, "error");
+      assert.equal(classifyResult({ qid: 1, result: "accepted?" }, {}, request).status, "error");
+    }
+    // A file request's string result is its data, unless the answer names an error code.
+    assert.equal(classifyResult({ qid: 1, result: "error", code: "x" }, {}, "ivrapi_file_upload_temp").status, "error");
+    assert.equal(classifyResult({ qid: 1, result: false }, {}, "ivrapi_file_upload_temp").status, "error");
+    // No result at all is success by default (ASSUMED), a setting away from failure.
+    assert.equal(classifyResult({ qid: 1 }, { okWithoutResult: false }, "ivrapi_accept").status, "error");
   });
 
   it("follows configured markers", () => {

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { canonicalRoot, DEFAULT_ROOT, ROOT_ALIASES, splitPath, validateDestpath } from "../../src/protocol";
+import {
+  canonicalRoot,
+  checkInternalPath,
+  DEFAULT_ROOT,
+  ROOT_ALIASES,
+  splitPath,
+  validateDestpath,
+} from "../../src/protocol";
 
 describe("path aliases", () => {
   it("maps both forms of every root to the long form", () => {
@@ -24,6 +31,39 @@ describe("path aliases", () => {
     for (const bad of ["", "x/y", ":NOPE/a", ":GS_PUB/../etc/passwd", ":GS_PUB/a\\b", ":GS_PUB/a\u0000"]) {
       assert.equal(splitPath(bad).ok, false, bad);
     }
+  });
+
+  it("checks an internal path's syntax only, whatever its root (the platform has more roots)", () => {
+    for (const good of [
+      ":SOME_OTHER_ROOT/a.wav",
+      ":GS_PUB/x/y/14.mp3",
+      ":TEMP/a.wav",
+      ":X",
+      ":x/..a/b..",
+      ":R/a b.wav",
+    ]) {
+      assert.deepEqual(checkInternalPath(good), { ok: true, path: good }, good);
+    }
+    const bad: Array<[string, RegExp]> = [
+      ["", /empty/],
+      ["a.wav", /root/],
+      ["/etc/passwd", /root/],
+      [":", /root/],
+      [":/a.wav", /root/],
+      [":SOME_ROOT/../etc/passwd", /\.\./],
+      [":SOME_ROOT/a/..", /\.\./],
+      [":SOME_ROOT/a\\b.wav", /backslash/],
+      [":SOME_ROOT/a\u0000.wav", /control/],
+      [":SOME_ROOT/a\n.wav", /control/],
+      [":SOME_ROOT/a\u007f.wav", /control/],
+    ];
+    for (const [path, why] of bad) {
+      const r = checkInternalPath(path);
+      assert.equal(r.ok, false, JSON.stringify(path));
+      assert.match(r.ok ? "" : r.message, why, JSON.stringify(path));
+    }
+    // splitPath keeps knowing only the listed roots (the simulator and destpath rely on it).
+    assert.equal(splitPath(":SOME_OTHER_ROOT/a.wav").ok, false);
   });
 
   it("validates destpath: default root for relative paths, no :TEMP", () => {

@@ -25,9 +25,24 @@ export interface IvrMsg {
   reason?: string;
 }
 
+/**
+ * The call's params for one msg: a copy of its own, so a flow that changes msg.payload or msg.ivr.params cannot
+ * change what later msgs of the same call (dtmf, stop) carry.
+ */
+export function paramsOf(call: CallInfo): unknown {
+  const p = call.params;
+  return p !== null && typeof p === "object" ? structuredClone(p) : p;
+}
+
 export function toIvr(call: CallInfo, connection: string): IvrMsg {
   const s = call.start;
-  const ivr: IvrMsg = { ivrid: call.ivrid, key: call.key, params: call.params, paramsRaw: call.paramsRaw, connection };
+  const ivr: IvrMsg = {
+    ivrid: call.ivrid,
+    key: call.key,
+    params: paramsOf(call),
+    paramsRaw: call.paramsRaw,
+    connection,
+  };
   if (s.callid !== undefined) ivr.callid = s.callid;
   if (s.cid !== undefined) ivr.cid = s.cid;
   if (s.componentid !== undefined) ivr.componentid = s.componentid;

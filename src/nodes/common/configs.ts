@@ -2,6 +2,7 @@
 // that turns it into typed settings. The editor writes numbers as strings and old flows may lack fields:
 // both are handled here, once, so a node never crashes on its own config.
 import { z } from "zod";
+import { MAX_TIMER_MS, MAX_TIMER_S } from "../../client/options";
 import { BUSY_POLICIES } from "../../session/types";
 import { type Migration, migrate, type RawConfig, withDefaults } from "./migrate";
 
@@ -13,6 +14,9 @@ const flag = (def: boolean) =>
   );
 const num = (def: number, min: number) =>
   z.preprocess((v) => (v === undefined || v === null || v === "" ? def : Number(v)), z.number().min(min));
+/** Node timers fire at once beyond 2^31-1 ms: no duration setting may go past it. */
+const TIMER_LIMIT = `must be at most ${MAX_TIMER_S} s (about 24.8 days; longer waits overflow Node's timers)`;
+const TIMER_LIMIT_MS = `must be at most ${MAX_TIMER_MS} ms (about 24.8 days; longer waits overflow Node's timers)`;
 const typed = <const T extends readonly [string, ...string[]]>(types: T, def: T[number]) =>
   z.preprocess((v) => (v === undefined || v === "" ? def : v), z.enum(types));
 
@@ -33,8 +37,8 @@ export const ConnectionConfig = z.object({
   name: text,
   url: text.pipe(z.string().min(1, "url is empty")),
   tokenMode: z.enum(["path", "header"]),
-  requestTimeout: num(CONNECTION_DEFAULTS.requestTimeout, 1).pipe(z.number().int()),
-  subscriptionTtl: num(CONNECTION_DEFAULTS.subscriptionTtl, 1).pipe(z.number().int()),
+  requestTimeout: num(CONNECTION_DEFAULTS.requestTimeout, 1).pipe(z.number().int().max(MAX_TIMER_MS, TIMER_LIMIT_MS)),
+  subscriptionTtl: num(CONNECTION_DEFAULTS.subscriptionTtl, 1).pipe(z.number().int().max(MAX_TIMER_S, TIMER_LIMIT)),
   reaccept: flag(true),
   rejectUnauthorized: flag(true),
 });
@@ -51,7 +55,7 @@ export const ApplyConfig = z.object({
   transferKeys: z.array(z.string().trim().min(1, "a transferKey is empty")),
   busy: typed(BUSY_POLICIES, "reject"),
   /** Seconds; 0 = no limit. */
-  timeout: num(0, 0),
+  timeout: num(0, 0).pipe(z.number().max(MAX_TIMER_S, TIMER_LIMIT)),
 });
 export type ApplyConfig = z.output<typeof ApplyConfig>;
 
@@ -61,6 +65,8 @@ export const DtmfConfig = z.object({ name: text, mode: typed(DTMF_MODES, "any"),
 export type DtmfConfig = z.output<typeof DtmfConfig>;
 
 export const FILE_ACTIONS = ["temp", "static", "link"] as const;
+/** Seconds the file node waits for an answer: the server may still be downloading a big file. */
+export const FILE_TIMEOUT_S = 120;
 export const FileConfig = z.object({
   name: text,
   action: typed(FILE_ACTIONS, "temp"),
@@ -70,6 +76,8 @@ export const FileConfig = z.object({
   destpathType: typed(PROPERTY_TYPES, "str"),
   path: text,
   pathType: typed(PROPERTY_TYPES, "str"),
+  /** Seconds; flows saved before it existed get the default. */
+  timeout: num(FILE_TIMEOUT_S, 1).pipe(z.number().max(MAX_TIMER_S, TIMER_LIMIT)),
 });
 export type FileConfig = z.output<typeof FileConfig>;
 

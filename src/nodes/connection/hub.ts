@@ -143,7 +143,9 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
     const onReaccepted = (call: CallInfo) => this.emit("reaccepted", call, this.owners.get(call.ivrid));
     const onDtmf = (call: CallInfo, b: DtmfBody) => this.emit("dtmf", call, b);
     const onStopped = (call: CallInfo, r: ComponentResult) => this.emit("component_stopped", call, r);
-    const onWarning = (w: string) => this.deps.log.debug(this.deps.mask(w));
+    // Something went wrong that no single msg owns (a stop event nobody can place, a repeated api_start): the
+    // user must be able to see it without turning debug logging on.
+    const onWarning = (w: string) => this.deps.log.warn(this.deps.mask(w));
     client.on("state", onState);
     client.on("stray", onStray);
     registry.on("api_start", onStart);

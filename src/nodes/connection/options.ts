@@ -13,6 +13,12 @@ export function advancedOptions(settings: unknown): Partial<ClientOptionsInput> 
   return rest as Partial<ClientOptionsInput>;
 }
 
+/** Session settings from settings.js (`ivrapiClient: { maxQueue }`): they belong to the registry, not the socket. */
+export function queueLimit(settings: unknown): number | undefined {
+  const raw = (settings as { ivrapiClient?: { maxQueue?: unknown } } | undefined)?.ivrapiClient?.maxQueue;
+  return raw === undefined ? undefined : (raw as number);
+}
+
 export function tokenMask(token: string | undefined): (text: string) => string {
   return (text) => maskToken(text, token);
 }

@@ -74,11 +74,63 @@ export async function testConnection(
   }
 }
 
+/** What a deployed connection node keeps for this route: the URL it was deployed with. */
+export interface DeployedConnection {
+  type: string;
+  /** The `url` of the deployed config, as saved. */
+  savedUrl?: string;
+}
+
+/** Two URLs as the dialog and the saved config hold them: trimmed, trailing slashes ignored. */
+export function sameUrl(a: string, b: string): boolean {
+  const norm = (u: string) => u.trim().replace(/\/+$/, "");
+  return norm(a) === norm(b);
+}
+
+/**
+ * The stored token may only go where the node that holds it goes: to that deployed ivrapi-connection node's
+ * saved URL. Otherwise any id (another node's credentials) or any URL (a server of the caller's choosing)
+ * would make the runtime send a stored secret elsewhere.
+ */
+export function storedTokenFor(
+  node: DeployedConnection | null | undefined,
+  credentials: { token?: unknown } | undefined,
+  url: unknown,
+): { ok: true; token: string | undefined } | { ok: false; message: string } {
+  if (node?.type !== "ivrapi-connection") {
+    return {
+      ok: false,
+      message: "the stored token is used only for a deployed connection node: type the token to test this one",
+    };
+  }
+  if (typeof url !== "string" || node.savedUrl === undefined || !sameUrl(url, node.savedUrl)) {
+    return {
+      ok: false,
+      message: "the stored token is used only with the deployed URL: type the token to test another URL",
+    };
+  }
+  const token = credentials?.token;
+  return { ok: true, token: typeof token === "string" && token !== "" ? token : undefined };
+}
+
 export function registerTestRoute(RED: NodeAPI): void {
   RED.httpAdmin.post("/ivrapi-connection/test", RED.auth.needsPermission("flows.write"), (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const id = typeof body.id === "string" ? body.id : undefined;
-    const stored = id ? (RED.nodes.getCredentials(id) as { token?: string } | undefined)?.token : undefined;
+    const id = typeof body.id === "string" && body.id !== "" ? body.id : undefined;
+    const typed = typeof body.token === "string" && body.token !== "" && body.token !== PLACEHOLDER;
+    let stored: string | undefined;
+    if (!typed && id) {
+      const found = storedTokenFor(
+        RED.nodes.getNode(id) as DeployedConnection | null,
+        RED.nodes.getCredentials(id) as { token?: unknown } | undefined,
+        body.url,
+      );
+      if (!found.ok) {
+        res.json({ ok: false, state: "invalid", message: found.message } satisfies TestOutcome);
+        return;
+      }
+      stored = found.token;
+    }
     testConnection(body as z.input<typeof TestRequest>, stored, advancedOptions(RED.settings)).then(
       (out) => res.json(out),
       (err: unknown) => res.status(400).json({ ok: false, state: "invalid", message: String((err as Error).message) }),
