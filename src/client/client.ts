@@ -14,7 +14,7 @@ import {
 } from "../protocol";
 import { Backoff } from "./backoff";
 import { IvrApiError, maskToken } from "./errors";
-import { closeSocket, createSocket, keepAlive, readConnectionInfo } from "./socket";
+import { closeSocket, coalescedSender, createSocket, keepAlive, readConnectionInfo } from "./socket";
 import type { ClientEvents, ConnectionInfo, ConnectionState } from "./types";
 import { emitFrame } from "./types";
 
@@ -51,6 +51,8 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   private readonly rules: ResultRules;
   private readonly subscriptionId: string;
   private ws: WebSocket | undefined;
+  /** The current socket's sender, writes coalesced per event-loop turn (made once the socket is open). */
+  private sender: { ws: WebSocket; send: (text: string, cb: (err?: Error) => void) => void } | undefined;
   private _state: ConnectionState = "idle";
   private _info: ConnectionInfo | undefined;
   private readonly requests = new RequestTracker();
@@ -100,6 +102,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     this.requests.failAll(new IvrApiError("closed", "the connection was closed"));
     const ws = this.ws;
     this.ws = undefined;
+    this.sender = undefined;
     if (!ws) return;
     await closeSocket(ws);
   }
@@ -144,13 +147,18 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       return Promise.reject(new IvrApiError("invalid", why, { request: name }));
     }
     const answer = this.requests.open(qid, name, timeoutMs ?? this.options.requestTimeoutMs);
-    ws.send(text, (err) => {
+    this.write(ws, text, (err) => {
       if (err) {
         const text = `could not send ${name}: ${this.mask(err.message)}`;
         this.requests.fail(qid, new IvrApiError("connection_lost", text, { request: name }));
       }
     });
     return answer;
+  }
+
+  private write(ws: WebSocket, text: string, cb: (err?: Error) => void): void {
+    if (this.sender?.ws !== ws) this.sender = { ws, send: coalescedSender(ws) };
+    this.sender.send(text, cb);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -251,6 +259,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   private dropped(ws: WebSocket, why: string, unauthorized: boolean): void {
     if (this.ws !== ws) return;
     this.ws = undefined;
+    this.sender = undefined;
     ws.removeAllListeners();
     ws.on("error", () => {});
     this.clearTimers();

@@ -85,3 +85,25 @@ export function keepAlive(ws: WebSocket, everyMs: number, warn: (text: string) =
     ws.ping();
   }, everyMs);
 }
+
+/**
+ * Frames sent in one event-loop turn leave in one TCP write: the socket is corked at the first send of a turn and
+ * uncorked once the turn is over (a busy connection answers many calls per read; one syscall each is waste).
+ */
+export function coalescedSender(ws: WebSocket): (text: string, cb: (err?: Error) => void) => void {
+  // ws keeps its net.Socket private; without one (not open yet) frames simply go out one by one.
+  const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket?.uncork();
+  };
+  return (text, cb) => {
+    if (!corked && socket) {
+      corked = true;
+      socket.cork();
+      setImmediate(uncork);
+    }
+    ws.send(text, cb);
+  };
+}

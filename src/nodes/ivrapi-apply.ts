@@ -2,7 +2,6 @@
 // component's transferKey (the last port takes every other key). The runtime enforces one component at a
 // time per call; `busy` picks what happens when one already runs.
 import type { Node, NodeAPI, NodeDef } from "node-red";
-import { ComponentData } from "../protocol";
 import { type IvrMsg, ivridOf, withResult } from "./common/call-msg";
 import { ApplyConfig } from "./common/configs";
 import { FlowError } from "./common/errors";
@@ -31,25 +30,24 @@ export = (RED: NodeAPI) => {
     /** The applies this node has in flight (running or queued), for the status. */
     const running = new Set<{ oType: number }>();
 
+    // Language-neutral: "▶ 204" while one component runs, "▶ ×3" while several of this node's do.
     const showRunning = () => {
       if (running.size === 0) return status.setOwn(undefined);
-      const what = running.size === 1 ? `oType ${[...running][0]?.oType}` : `${running.size}`;
-      status.setOwn({ text: RED._("ivrapi-apply.status.running", { what }), fill: "blue", shape: "dot" });
+      const one = running.size === 1 ? running.values().next().value?.oType : undefined;
+      const text = one !== undefined ? (Number.isFinite(one) ? `▶ ${one}` : "▶") : `▶ ×${running.size}`;
+      status.setOwn({ text, fill: "blue", shape: "dot" });
     };
 
     onInput(this, at, async (msg, send) => {
       const ivrid = ivridOf(msg);
       const registry = hub.requireRegistry();
-      const checked = ComponentData.safeParse(await resolve(msg));
-      if (!checked.success) {
-        const why = checked.error.issues.map((i) => `${i.path.join(".") || "data"}: ${i.message}`).join("; ");
-        throw new FlowError("invalid", `component data is not valid (it needs a numeric oType, e.g. 204): ${why}`);
-      }
-      const mine = { oType: checked.data.oType };
+      // The registry checks the data (once, before anything is sent) and says what is wrong with it.
+      const data = (await resolve(msg)) as Record<string, unknown>;
+      const mine = { oType: typeof data === "object" && data !== null ? Number(data.oType) : Number.NaN };
       running.add(mine);
       showRunning();
       try {
-        const result = await registry.apply(ivrid, checked.data, { busy: cfg.busy, timeoutMs });
+        const result = await registry.apply(ivrid, data, { busy: cfg.busy, timeoutMs });
         msg.payload = result.results;
         msg.ivr = withResult((msg.ivr ?? { ivrid }) as IvrMsg, result);
         const index = keys.indexOf(result.transferKey);
@@ -75,7 +73,8 @@ function dataResolver(RED: NodeAPI, node: Node, cfg: ApplyConfig): Resolver {
       } catch (err) {
         throw new Error(`data is not valid JSON: ${(err as Error).message}`);
       }
-      return async () => structuredClone(fixed);
+      // The registry's check copies the data before it adds its oId, so the parsed JSON is shared, never changed.
+      return async () => fixed;
     }
     case "msg":
       return async (msg) => RED.util.getMessageProperty(msg as never, cfg.data || "payload");

@@ -51,7 +51,6 @@ export = (RED: NodeAPI) => {
         return { client, registry };
       },
       log,
-      t: (key) => RED._(`ivrapi-connection.${key}`),
       mask,
     });
     this.on("close", (done: () => void) => {

@@ -19,7 +19,8 @@ export = (RED: NodeAPI) => {
       if (cfg.key !== "" && call.key !== cfg.key) return;
       const ivr = toIvr(call, hub.id);
       if (body.oId !== undefined) ivr.oId = body.oId;
-      status.setOwn({ text: RED._("ivrapi-dtmf.status.digit", { digit: body.dtmf }) });
+      // Language-neutral: the last key pressed.
+      status.setOwn({ text: `⌨ ${body.dtmf}` });
       this.send({
         payload: body.dtmf,
         ivr,
@@ -28,7 +29,7 @@ export = (RED: NodeAPI) => {
     });
     // The digit shown belongs to a call: once no call is held it would only mislead.
     events.on("session_end", () => {
-      if (hub.registry?.list().length === 0) status.setOwn(undefined);
+      if (hub.registry?.size === 0) status.setOwn(undefined);
     });
   }
   RED.nodes.registerType("ivrapi-dtmf", IvrDtmfNode);

@@ -20,7 +20,8 @@ export = (RED: NodeAPI) => {
 
     const showHeld = () => {
       const n = hub.heldBy(this.id);
-      status.setOwn(n > 0 ? { text: RED._("ivrapi-start.status.held", { n }) } : undefined);
+      // Language-neutral: the number of calls this node controls.
+      status.setOwn(n > 0 ? { text: `☎ ${n}` } : undefined);
     };
 
     hub.addStart({

@@ -2,6 +2,7 @@
 // as a typed value, hostile input included.
 import { isUtf8 } from "node:buffer";
 import type { z } from "zod";
+import { fastApiStart, fastApiStop, fastComponentStopped, fastDtmf, fastNotify, fastResult } from "./fast";
 import {
   ApiStartData,
   ApiStopData,
@@ -132,34 +133,40 @@ export function decode(text: string | Buffer, options: DecodeOptions = {}): Serv
   if (isError(env)) return env;
   const { name, body } = env;
 
-  const parse = <S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> | DecodeError => {
+  const parse = <S extends z.ZodType>(
+    schema: S,
+    value: unknown,
+    what: string,
+    fast: (v: never) => boolean,
+  ): z.output<S> | DecodeError => {
+    if (fast(value as never)) return value as z.output<S>;
     const r = schema.safeParse(value);
     return r.success ? r.data : fail("invalid_body", `${what}: ${issuesText(r.error)}`, name);
   };
 
   if (name === "notify") {
-    const notify = parse(NotifyBody, body, "notify");
+    const notify = parse(NotifyBody, body, "notify", fastNotify);
     if (isError(notify)) return notify;
     if (notify.class === "ivrevents" && notify.type === "api_start") {
-      const data = parse(ApiStartData, notify.data, "ivrevents.api_start data");
+      const data = parse(ApiStartData, notify.data, "ivrevents.api_start data", fastApiStart);
       return isError(data) ? data : { kind: "api_start", data, notify };
     }
     if (notify.class === "ivrevents" && notify.type === "api_stop") {
-      const data = parse(ApiStopData, notify.data, "ivrevents.api_stop data");
+      const data = parse(ApiStopData, notify.data, "ivrevents.api_stop data", fastApiStop);
       return isError(data) ? data : { kind: "api_stop", data, notify };
     }
     return { kind: "notify", notify };
   }
   if (name === "ivrapi_component_stopped") {
-    const parsed = parse(ComponentStoppedBody, body, name);
+    const parsed = parse(ComponentStoppedBody, body, name, fastComponentStopped);
     return isError(parsed) ? parsed : { kind: "component_stopped", body: parsed };
   }
   if (name === "ivrapi_dtmf") {
-    const parsed = parse(DtmfBody, body, name);
+    const parsed = parse(DtmfBody, body, name, fastDtmf);
     return isError(parsed) ? parsed : { kind: "dtmf", body: parsed };
   }
   if (name.endsWith("_result")) {
-    const parsed = parse(ResultBody, body, name);
+    const parsed = parse(ResultBody, body, name, fastResult);
     if (isError(parsed)) return parsed;
     const request = name.slice(0, -"_result".length);
     return {

@@ -61,6 +61,16 @@ function error(body: Record<string, unknown>, reason: string, marker?: unknown):
   return code === undefined ? { status: "error", reason } : { status: "error", reason, code };
 }
 
+/** The client hands in its full rules once made: no copy per answer. */
+function isComplete(r: Partial<ResultRules>): r is ResultRules {
+  return (
+    r.okValue !== undefined &&
+    r.reasonFields !== undefined &&
+    r.errorFields !== undefined &&
+    r.okWithoutResult !== undefined
+  );
+}
+
 function present(v: unknown): boolean {
   return v !== undefined && v !== null && v !== "";
 }
@@ -74,7 +84,7 @@ export function classifyResult(
   rules: Partial<ResultRules> = {},
   request = "",
 ): ResultOutcome {
-  const r = { ...DEFAULT_RESULT_RULES, ...rules };
+  const r = isComplete(rules) ? rules : { ...DEFAULT_RESULT_RULES, ...rules };
   for (const f of r.errorFields) {
     const v = body[f];
     if (present(v) && v !== false) return error(body, describe(v), v);

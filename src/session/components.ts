@@ -181,7 +181,8 @@ export class Components {
       const oId = this.nextOId++;
       const running: RunningComponent = {
         oId,
-        data: { ...data, oId },
+        // data is the registry's own checked copy: it carries our oId (one in the user's data is replaced).
+        data: Object.assign(data, { oId }),
         timeoutMs,
         timer: undefined,
         timedOut: false,

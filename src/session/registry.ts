@@ -8,8 +8,8 @@ import { MAX_TIMER_MS } from "../client/options";
 import {
   type ApiStartData,
   type ApiStopData,
+  ComponentData,
   type ComponentStoppedBody,
-  checkRequest,
   type DtmfBody,
   parseParams,
   type RequestParams,
@@ -73,6 +73,11 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   /** The calls this connection controls now. */
   list(): CallInfo[] {
     return [...this.sessions.values()].map((s) => s.call);
+  }
+
+  /** How many calls this connection controls now. */
+  get size(): number {
+    return this.sessions.size;
   }
 
   get(ivrid: string): CallInfo | undefined {
@@ -140,9 +145,16 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     if (!Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_TIMER_MS) {
       throw new IvrApiError("invalid", `timeout must be between 0 and ${MAX_TIMER_MS} ms, not ${timeoutMs}`, { ivrid });
     }
-    const checked = checkRequest("ivrapi_component_apply", { qid: 0, key: s.call.key, ivrid, data });
-    if (!checked.ok) throw new IvrApiError("invalid", checked.message, { ivrid });
-    return this.components.apply(s, checked.body.data, options);
+    // The one check of the data (key and ivrid are the session's own); its output is a fresh copy the runtime may
+    // add its oId to.
+    const checked = ComponentData.safeParse(data);
+    if (!checked.success) {
+      const why = checked.error.issues.map((i) => `${i.path.join(".") || "data"}: ${i.message}`).join("; ");
+      throw new IvrApiError("invalid", `component data is not valid (it needs a numeric oType, e.g. 204): ${why}`, {
+        ivrid,
+      });
+    }
+    return this.components.apply(s, checked.data, options);
   }
 
   /** Stops the running component; resolves on the terminate answer, after which the call is free (rule 3). */
@@ -157,8 +169,11 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     const before = s.status;
     // From now on nothing else is sent for the call (rules 4, 5): waiting applies fail at once.
     s.status = "aborting";
-    const err = this.ended(s, "it is being handed back to the script");
-    for (const q of s.queue.splice(0)) q.reject(err);
+    // An Error (with its stack) only when someone waits for it: most calls end with nothing queued.
+    if (s.queue.length > 0) {
+      const err = this.ended(s, "it is being handed back to the script");
+      for (const q of s.queue.splice(0)) q.reject(err);
+    }
     try {
       const answer = await this.sessionRequest(s, "ivrapi_abort", {}, opts);
       this.end(s, { reason: "aborted" });
@@ -216,11 +231,12 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private end(s: Session, info: { reason: string; stop?: ApiStopData }): void {
     if (this.sessions.get(s.ivrid) !== s) return;
     this.sessions.delete(s.ivrid);
-    const err = new IvrApiError("session_ended", `call ${s.ivrid} ended (${info.reason})`, {
-      ivrid: s.ivrid,
-      reason: info.reason,
-    });
+    let err: IvrApiError | undefined;
     for (const w of s.waiters()) {
+      err ??= new IvrApiError("session_ended", `call ${s.ivrid} ended (${info.reason})`, {
+        ivrid: s.ivrid,
+        reason: info.reason,
+      });
       clearTimeout(w.timer);
       w.reject(err);
     }

@@ -96,7 +96,7 @@ describe("nodes: apply component and terminate", () => {
     const { ivrid, msg } = await call();
     const out = nextMsg("k0");
     await applyRunning(msg.ivr);
-    await waitStatus("apply", (s) => s.fill === "blue" && /running/.test(s.text ?? ""));
+    await waitStatus("apply", (s) => s.fill === "blue" && /▶/.test(s.text ?? ""));
     sim.finishComponent(ivrid);
     const got = await out;
     assert.equal(got.ivr.ivrid, ivrid);

@@ -194,7 +194,7 @@ describe("nodes: connection lifecycle", () => {
     sim.dropConnections();
     await sim.waitForFrame({ dir: "in", name: "ivrapi_reaccept", where: (b) => b.ivrid === ivrid });
     await logged;
-    await waitStatus("start", (s) => s.fill === "green" && /held/.test(s.text ?? ""));
+    await waitStatus("start", (s) => s.fill === "green" && /☎/.test(s.text ?? ""));
     assert.equal(sim.getCall(ivrid)?.phase, "controlled");
     const played = nextMsg("played");
     node("apply").receive({ ivr: msg.ivr });

@@ -42,7 +42,7 @@ describe("nodes: ivr start", () => {
     assert.deepEqual(msg.payload, { lang: "ru" });
     for (const f of ["callid", "cid", "componentid", "componentname", "ivrts", "sm_id"]) assert.ok(f in msg.ivr, f);
     assert.equal(sim.getCall(ivrid)?.phase, "controlled");
-    await waitStatus("s", (s) => s.fill === "green" && /held/.test(s.text ?? ""));
+    await waitStatus("s", (s) => s.fill === "green" && /☎/.test(s.text ?? ""));
   });
 
   it("leaves calls alone that its key or componentName filter does not match", async () => {
@@ -97,7 +97,7 @@ describe("nodes: ivr start", () => {
     assert.equal(msg.ivr.reason, "script");
     assert.equal(msg.payload.reason, "script");
     assert.equal(hub().heldBy("s"), 0);
-    await waitStatus("s", (s) => s.fill === "green" && !/held/.test(s.text ?? ""));
+    await waitStatus("s", (s) => s.fill === "green" && !/☎/.test(s.text ?? ""));
   });
 
   it("treats a lost accept race as normal: one connection gets the call, no error anywhere", async () => {

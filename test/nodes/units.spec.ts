@@ -15,7 +15,7 @@ import {
 import { FlowError, toFlowError } from "../../src/nodes/common/errors";
 import { Events } from "../../src/nodes/common/events";
 import { migrate } from "../../src/nodes/common/migrate";
-import { StatusView } from "../../src/nodes/common/status";
+import { LINK_KEY, StatusView } from "../../src/nodes/common/status";
 import { pickStart, specificity } from "../../src/nodes/connection/dispatch";
 import type { ApiStartData } from "../../src/protocol";
 import { toCall } from "../../src/session/registry";
@@ -141,19 +141,46 @@ describe("nodes: which ivr start node gets a call", () => {
 });
 
 describe("nodes: status, events, errors", () => {
-  it("status shows the connection first and the node's own state after it", () => {
+  it("status shows the connection's state, or while connected the node's own; texts are catalog keys", () => {
     const shown: unknown[] = [];
-    const v = new StatusView({ status: (s) => shown.push(s) }, { state: "connecting", text: "connecting" });
-    v.setOwn({ text: "2 running", fill: "blue", shape: "dot" });
-    v.setLink({ state: "connected", text: "connected" });
-    v.setLink({ state: "connected", text: "connected" });
-    v.setLink({ state: "disconnected", text: "disconnected" });
+    const v = new StatusView({ status: (s) => shown.push(s) }, { state: "connecting" });
+    v.setOwn({ text: "▶ 204", fill: "blue", shape: "dot" });
+    v.setLink({ state: "connected" });
+    v.setLink({ state: "connected" });
+    v.setLink({ state: "disconnected" });
+    v.dispose();
     assert.deepEqual(shown, [
-      { fill: "yellow", shape: "ring", text: "connecting" },
-      { fill: "yellow", shape: "ring", text: "connecting · 2 running" },
-      { fill: "blue", shape: "dot", text: "connected · 2 running" },
-      { fill: "red", shape: "ring", text: "disconnected · 2 running" },
+      { fill: "yellow", shape: "ring", text: `${LINK_KEY}connecting` },
+      { fill: "blue", shape: "dot", text: "▶ 204" },
+      { fill: "red", shape: "ring", text: `${LINK_KEY}disconnected` },
     ]);
+  });
+
+  it("status: a node's own changes are drawn a few times a second at most, the last one always", async () => {
+    const shown: Array<{ text?: string }> = [];
+    let drawn: () => void = () => {};
+    const v = new StatusView(
+      {
+        status: (s) => {
+          shown.push(s as { text?: string });
+          drawn();
+        },
+      },
+      { state: "connected" },
+    );
+    const last = new Promise<void>((resolve) => {
+      drawn = () => {
+        if (shown.at(-1)?.text === "☎ 50") resolve();
+      };
+    });
+    for (let n = 1; n <= 50; n++) v.setOwn({ text: `☎ ${n}` });
+    await last;
+    v.dispose();
+    // The connection's state at once, then (within the first quarter second) only the latest count.
+    assert.deepEqual(
+      shown.map((s) => s.text),
+      [`${LINK_KEY}connected`, "☎ 50"],
+    );
   });
 
   it("Events removes every listener it added", () => {

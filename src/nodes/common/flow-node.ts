@@ -45,6 +45,7 @@ export function attach(RED: NodeAPI, node: Node, connectionId: unknown, onClose?
   node.on("close", (_removed: boolean, done: () => void) => {
     live = false;
     events.removeAll();
+    status.dispose();
     onClose?.();
     hub.deregister(node.id).then(done, done);
   });

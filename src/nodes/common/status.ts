@@ -1,5 +1,8 @@
-// One status for every node: the connection's state first (so it never lags the socket: it is redrawn on every
-// state event), then what the node itself is doing. Colours and wording are the same across all seven nodes.
+// One status for every node: the connection's state, or (while connected) what the node itself is doing. Texts are
+// catalog keys, as core nodes send `node-red:common.status.connected`: the editor translates them into the user's
+// language (the runtime never calls RED._ for a status). A value in a status (a digit, a count) is written in a
+// language-neutral form. The node's own status is redrawn a few times a second at most (each redraw is a frame to
+// every open editor); a change of the connection is shown at once.
 import type { Node, NodeStatus } from "node-red";
 
 /** The connection as the nodes show it (the client's states, in the user's words). */
@@ -7,17 +10,22 @@ export type LinkState = "connecting" | "connected" | "unauthorized" | "disconnec
 
 export interface LinkView {
   state: LinkState;
-  /** Translated, already masked. */
-  text: string;
 }
 
 export interface OwnStatus {
+  /** A catalog key of the node's own namespace (`ivrapi-apply.status.running`), or a language-neutral text. */
   text: string;
   fill?: NodeStatus["fill"];
   shape?: NodeStatus["shape"];
 }
 
-const LOOK: Record<LinkState, Pick<NodeStatus, "fill" | "shape">> = {
+/** Catalog keys of the connection states, in the connection node's namespace (a flow node's own has none). */
+export const LINK_KEY = "node-red-contrib-ivrapi/ivrapi-connection:ivrapi-connection.status.";
+
+/** The least time between two redraws of a node's own status. */
+export const OWN_STATUS_MIN_MS = 250;
+
+const LOOK: Record<LinkState, { fill: NonNullable<NodeStatus["fill"]>; shape: NonNullable<NodeStatus["shape"]> }> = {
   connecting: { fill: "yellow", shape: "ring" },
   connected: { fill: "green", shape: "dot" },
   unauthorized: { fill: "red", shape: "ring" },
@@ -27,44 +35,63 @@ const LOOK: Record<LinkState, Pick<NodeStatus, "fill" | "shape">> = {
 };
 
 export function linkStatus(link: LinkView): NodeStatus {
-  return { ...LOOK[link.state], text: link.text };
+  const look = LOOK[link.state];
+  return { fill: look.fill, shape: look.shape, text: LINK_KEY + link.state };
 }
 
 export class StatusView {
   private link: LinkView;
   private own: OwnStatus | undefined;
-  private last = "";
+  private shown: NodeStatus | undefined;
+  private lastDraw = 0;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly node: Pick<Node, "status">,
     initial: LinkView,
   ) {
     this.link = initial;
-    this.render();
+    this.draw();
   }
 
   setLink(link: LinkView): void {
     this.link = link;
-    this.render();
+    this.draw();
   }
 
   setOwn(own: OwnStatus | undefined): void {
+    if (sameOwn(own, this.own)) return;
     this.own = own;
-    this.render();
+    if (this.timer) return;
+    const wait = this.lastDraw + OWN_STATUS_MIN_MS - Date.now();
+    if (wait <= 0) this.draw();
+    else this.timer = setTimeout(() => this.draw(), wait);
   }
 
   get current(): NodeStatus {
-    const base = linkStatus(this.link);
-    if (!this.own) return base;
-    const mine = this.link.state === "connected" && this.own.fill ? { fill: this.own.fill, shape: this.own.shape } : {};
-    return { ...base, ...mine, text: `${this.link.text} · ${this.own.text}` };
+    if (!this.own || this.link.state !== "connected") return linkStatus(this.link);
+    const look = LOOK.connected;
+    return { fill: this.own.fill ?? look.fill, shape: this.own.shape ?? look.shape, text: this.own.text };
   }
 
-  private render(): void {
+  /** Stops a pending redraw (the node is closing). */
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private draw(): void {
+    this.dispose();
+    this.lastDraw = Date.now();
     const s = this.current;
-    const key = JSON.stringify(s);
-    if (key === this.last) return;
-    this.last = key;
+    const was = this.shown;
+    if (was && was.fill === s.fill && was.shape === s.shape && was.text === s.text) return;
+    this.shown = s;
     this.node.status(s);
   }
+}
+
+function sameOwn(a: OwnStatus | undefined, b: OwnStatus | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.text === b.text && a.fill === b.fill && a.shape === b.shape;
 }

@@ -26,8 +26,6 @@ export interface HubDeps {
   /** Builds the client and its registry (settings already checked), or throws a readable error. */
   open(): { client: IvrApiClient; registry: SessionRegistry };
   log: Logger;
-  /** Translates a key of the connection's message catalog. */
-  t(key: string): string;
   /** Masks the token out of a text. */
   mask(text: string): string;
 }
@@ -48,7 +46,7 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
   private readonly users = new Set<string>();
   private starts: StartClaim[] = [];
   /** ivrid → id of the ivr start node that holds it: survives a partial redeploy of that node (same id). */
-  private readonly owners = new Map<string, string>();
+  private readonly owners = new Owners();
   private current: { client: IvrApiClient; registry: SessionRegistry; unbind: () => void } | undefined;
   private invalid: string | undefined;
   private closing: Promise<void> | undefined;
@@ -77,10 +75,9 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
   }
 
   get link(): LinkView {
-    if (this.invalid !== undefined)
-      return { state: "invalid", text: `${this.deps.t("status.invalid")}: ${this.invalid}` };
-    const state = this.current ? LINK_OF[this.current.client.state] : "closed";
-    return { state, text: this.deps.t(`status.${state}`) };
+    // Why settings are invalid is in the log (node.error): a status carries only the state, translated by the editor.
+    if (this.invalid !== undefined) return { state: "invalid" };
+    return { state: this.current ? LINK_OF[this.current.client.state] : "closed" };
   }
 
   /** Masks the token out of a text on its way to a status, log or error. */
@@ -112,9 +109,7 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
 
   /** How many calls an ivr start node holds now. */
   heldBy(startId: string): number {
-    let n = 0;
-    for (const owner of this.owners.values()) if (owner === startId) n++;
-    return n;
+    return this.owners.count(startId);
   }
 
   private openClient(): void {
@@ -207,5 +202,39 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
     });
     await this.closing;
     this.emit("link", this.link);
+  }
+}
+
+/** ivrid → the ivr start node that holds it, with a count per node kept alongside (a status needs it per call). */
+class Owners {
+  private readonly byCall = new Map<string, string>();
+  private readonly counts = new Map<string, number>();
+
+  get(ivrid: string): string | undefined {
+    return this.byCall.get(ivrid);
+  }
+
+  set(ivrid: string, startId: string): void {
+    this.delete(ivrid);
+    this.byCall.set(ivrid, startId);
+    this.counts.set(startId, (this.counts.get(startId) ?? 0) + 1);
+  }
+
+  delete(ivrid: string): void {
+    const owner = this.byCall.get(ivrid);
+    if (owner === undefined) return;
+    this.byCall.delete(ivrid);
+    const n = (this.counts.get(owner) ?? 1) - 1;
+    if (n > 0) this.counts.set(owner, n);
+    else this.counts.delete(owner);
+  }
+
+  count(startId: string): number {
+    return this.counts.get(startId) ?? 0;
+  }
+
+  clear(): void {
+    this.byCall.clear();
+    this.counts.clear();
   }
 }

@@ -1,0 +1,86 @@
+// The decoder's fast paths must agree with zod, which stays the source of truth: whenever a fast check accepts a
+// body, zod accepts it too and outputs exactly that body.
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import type { z } from "zod";
+import { ApiStartData, ApiStopData, ComponentStoppedBody, DtmfBody, NotifyBody, ResultBody } from "../../src/protocol";
+import {
+  fastApiStart,
+  fastApiStop,
+  fastComponentStopped,
+  fastDtmf,
+  fastNotify,
+  fastResult,
+} from "../../src/protocol/fast";
+
+// Values of every JSON kind (and the shapes the fields expect), so both well-formed and odd bodies come up.
+const value = fc.oneof(
+  fc.constant(undefined),
+  fc.constant(null),
+  fc.string({ maxLength: 4 }),
+  fc.constantFrom("", "rDlg-1", "ok", "transfer"),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant([]),
+  fc.constant({}),
+  fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }),
+);
+const fields = [
+  "qid",
+  "class",
+  "type",
+  "eventts",
+  "id",
+  "data",
+  "ivrid",
+  "key",
+  "callid",
+  "cid",
+  "componentid",
+  "componentname",
+  "ivrts",
+  "params",
+  "sm_id",
+  "state",
+  "reason",
+  "oId",
+  "transferKey",
+  "results",
+  "mode",
+  "dtmf",
+  "__proto__",
+  "extra",
+];
+const body = fc
+  .dictionary(fc.constantFrom(...fields), value, { maxKeys: 14 })
+  .map((d) => JSON.parse(JSON.stringify(d)) as Record<string, unknown>);
+
+function agree(schema: z.ZodType, fast: (b: never) => boolean): void {
+  fc.assert(
+    fc.property(body, (b) => {
+      if (!fast(b as never)) return;
+      const r = schema.safeParse(b);
+      assert.ok(r.success, `zod refused a body the fast path took: ${JSON.stringify(b)}`);
+      // zod drops an own "__proto__" key; the fast path keeps it as a plain own field (never as a prototype).
+      const { ["__proto__"]: _ignored, ...rest } = b;
+      assert.deepStrictEqual({ ...(r.data as object) }, rest);
+    }),
+    { numRuns: 20_000 },
+  );
+}
+
+describe("protocol: fast paths agree with the schemas", () => {
+  it("results", () => agree(ResultBody, fastResult));
+  it("notify", () => agree(NotifyBody, fastNotify));
+  it("api_start data", () => agree(ApiStartData, fastApiStart));
+  it("api_stop data", () => agree(ApiStopData, fastApiStop));
+  it("component_stopped", () => agree(ComponentStoppedBody, fastComponentStopped));
+  it("dtmf", () => agree(DtmfBody, fastDtmf));
+  it("takes the hot frames of a call", () => {
+    assert.ok(fastResult({ qid: 3, result: "ok" }));
+    assert.ok(fastApiStart({ ivrid: "i", key: "k", params: "{}", callid: "c", ivrts: 1, state: "dialog" }));
+    assert.ok(fastComponentStopped({ oId: 3, transferKey: "transfer", results: {} }));
+    assert.ok(fastDtmf({ ivrid: "i", key: "k", mode: "idle", dtmf: "5" }));
+  });
+});
