@@ -91,6 +91,56 @@ describe("simulator: bad input and faults", () => {
     assert.equal(pongs, 1);
   });
 
+  it("answers a request instead of carrying it out, as many times as asked", async () => {
+    const call = sim.placeCall({ key: "k" });
+    sim.faults.answerInstead("ivrapi_accept", { result: "maybe", extra: 1 }, 1);
+    const odd = await c.request("ivrapi_accept", { key: "k", ivrid: call.ivrid });
+    assert.deepEqual([odd.result, odd.extra], ["maybe", 1]);
+    assert.equal(sim.getCall(call.ivrid)?.phase, "waiting", "the accept was not carried out");
+    assert.equal((await c.request("ivrapi_accept", { key: "k", ivrid: call.ivrid })).result, "ok");
+    assert.equal(sim.getCall(call.ivrid)?.phase, "controlled");
+  });
+
+  it("sends bytes as a text frame as they are, and binary frames", async () => {
+    const got: Array<[string, boolean]> = [];
+    c.ws.on("message", (data, isBinary) => got.push([Buffer.from(data as Buffer).toString("hex"), isBinary]));
+    sim.faults.sendRaw(Buffer.from("[1]"));
+    sim.faults.sendBinary(Buffer.from([0, 1, 2]));
+    await c.request("connection_info");
+    assert.deepEqual(got.slice(0, 2), [
+      [Buffer.from("[1]").toString("hex"), false],
+      ["000102", true],
+    ]);
+    assert.deepEqual(
+      sim.log.filter((e) => e.dir === "out" && e.name.startsWith("(")).map((e) => [e.name, e.body]),
+      [
+        ["(raw)", { bytes: 3 }],
+        ["(binary)", { bytes: 3 }],
+      ],
+    );
+  });
+
+  it("bursts many frames over a time, logged as one entry", async () => {
+    const other = await RawClient.open(sim);
+    const sent = await sim.faults.burst(500, (i) => JSON.stringify(["notify", { n: i }]), {
+      overMs: 100,
+      connId: "c1",
+    });
+    assert.equal(sent, 500);
+    await c.request("connection_info");
+    const notes = c.frames.filter((f) => f[0] === "notify").map((f) => f[1].n);
+    assert.deepEqual(
+      notes,
+      Array.from({ length: 500 }, (_, i) => i),
+    );
+    assert.equal(other.frames.length, 0, "only the connection named");
+    const logged = sim.log.filter((e) => e.dir === "out" && e.name !== "connection_info_result");
+    assert.equal(logged.length, 1);
+    assert.equal(logged[0]?.name, "(burst)");
+    assert.deepEqual((logged[0]?.body as { frames?: number } | undefined)?.frames, 500);
+    await other.close();
+  });
+
   it("refuses upgrades with a chosen status until reset", async () => {
     sim.faults.rejectUpgrades(503);
     assert.equal(await upgradeStatus(`${sim.wsUrl}/${sim.token}`), 503);

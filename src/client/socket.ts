@@ -67,21 +67,23 @@ export async function closeSocket(ws: WebSocket): Promise<void> {
 }
 
 /**
- * Pings every `everyMs` (0 = off); no pong within two intervals means the peer is gone even if TCP has not
- * noticed, so the socket is terminated (and reopened by its owner). Returns the timer for the owner to clear.
+ * Pings every `everyMs` (0 = off); a ping still unanswered when the next one is due means the peer is gone even if
+ * TCP has not noticed, so the socket is terminated (and reopened by its owner). A peer that goes silent is thus
+ * found within two intervals. Returns the timer for the owner to clear.
  */
 export function keepAlive(ws: WebSocket, everyMs: number, warn: (text: string) => void): NodeJS.Timeout | undefined {
   if (everyMs <= 0) return undefined;
-  let lastPong = Date.now();
+  let unanswered = false;
   ws.on("pong", () => {
-    lastPong = Date.now();
+    unanswered = false;
   });
   return setInterval(() => {
-    if (Date.now() - lastPong > 2 * everyMs) {
-      warn(`no pong for ${2 * everyMs} ms: the connection is dead, reopening`);
+    if (unanswered) {
+      warn(`no pong within ${everyMs} ms of a ping: the connection is dead, reopening`);
       ws.terminate();
       return;
     }
+    unanswered = true;
     ws.ping();
   }, everyMs);
 }

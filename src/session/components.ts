@@ -105,6 +105,12 @@ export class Components {
   onStopped(b: ComponentStoppedBody, byIvrid: (ivrid: string) => Session | undefined, retried = false): void {
     const oId = b.oId === undefined ? undefined : String(b.oId);
     const s = b.ivrid !== undefined ? byIvrid(b.ivrid) : oId === undefined ? undefined : this.byOId.get(oId);
+    if (s && oId !== undefined && s.retired.has(oId) && !isOutstanding(s, oId)) {
+      this.host.warn(
+        `ivrapi_component_stopped for component oId ${oId} on call ${s.ivrid}, which already ended here; ignored`,
+      );
+      return;
+    }
     const r = s ? matchComponent(s, oId) : undefined;
     if (!s || !r) {
       // The apply answer that names the server's oId may have come in the same read, its promise not yet run:
@@ -255,6 +261,8 @@ export class Components {
   private settle(s: Session, r: RunningComponent, outcome: ComponentResult | IvrApiError): void {
     clearTimeout(r.timer);
     this.unindex(r);
+    retire(s, String(r.oId));
+    if (r.serverOId !== undefined) retire(s, r.serverOId);
     s.stopping.delete(r.oId);
     if (s.running === r) s.running = undefined;
     if (outcome instanceof IvrApiError) r.reject(outcome);
@@ -281,6 +289,21 @@ function matchComponent(s: Session, oId: string | undefined): RunningComponent |
     return outstanding.length === 1 ? outstanding[0] : undefined;
   }
   return outstanding[0];
+}
+
+/** Ended components a call remembers (enough for any late event; a call runs one component at a time). */
+const RETIRED_KEPT = 16;
+
+function retire(s: Session, oId: string): void {
+  s.retired.delete(oId);
+  s.retired.add(oId);
+  if (s.retired.size > RETIRED_KEPT) s.retired.delete(s.retired.values().next().value as string);
+}
+
+function isOutstanding(s: Session, oId: string): boolean {
+  if (s.running && (String(s.running.oId) === oId || s.running.serverOId === oId)) return true;
+  for (const r of s.stopping.values()) if (String(r.oId) === oId || r.serverOId === oId) return true;
+  return false;
 }
 
 /** A stop event in a few safe words for a log line (no recursion into what a server sent, bounded length). */

@@ -43,6 +43,11 @@ export class Session {
   /** Terminated components whose component_stopped has not arrived yet, by oId. */
   readonly stopping = new Map<number, RunningComponent>();
   readonly queue: QueuedApply[] = [];
+  /**
+   * oIds of the call's components that already ended here, newest last (bounded): a stop event for one of them
+   * (late, after its terminate was answered, or sent twice) must not end the component that runs now.
+   */
+  readonly retired = new Set<string>();
 
   constructor(readonly call: CallInfo) {}
 

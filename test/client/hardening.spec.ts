@@ -131,6 +131,27 @@ describe("hardening: hostile and unusual servers", () => {
     assert.equal((await next).transferKey, "transfer");
   });
 
+  it("defect 4: a late stop event of a component that already ended here does not end the next one", async () => {
+    h = await harness({ componentStoppedIvrid: true });
+    const { reg, ivrid } = await held({ requestTimeoutMs: 300 });
+    h.sim.faults.dropAnswers("ivrapi_component_apply", 1);
+    await assert.rejects(reg.apply(ivrid, play()), (e: IvrApiError) => e.code === "timeout"); // an orphan
+    const next = reg.apply(ivrid, play(":GS_PUB/b.wav"), { busy: "queue" });
+    // The terminate answer frees the call and b goes out.
+    await reg.terminate(ivrid);
+    await h.sim.waitForFrame({ dir: "out", name: "ivrapi_component_apply_result", where: (b) => b.result === "ok" });
+    // The orphan's stop event once more, late (a server may send it after the answer, or twice).
+    const late = once<[string]>(reg, "warning", (w) => /already ended here/.test(w));
+    h.sim.faults.sendRaw(
+      JSON.stringify(["ivrapi_component_stopped", { ivrid, key: "k", oId: 1, transferKey: "late", results: {} }]),
+    );
+    await late;
+    assert.equal(reg.isBusy(ivrid), true, "b still runs");
+    h.sim.finishComponent(ivrid);
+    const result = await next;
+    assert.deepEqual([result.oId, result.transferKey, result.data.file], [2, "transfer", ":GS_PUB/b.wav"]);
+  });
+
   it("defect 5: durations a Node timer cannot wait are refused", async () => {
     h = await harness();
     assert.throws(
