@@ -22,6 +22,8 @@ export interface ComponentHost {
 export class Components {
   /** oId → session: component_stopped in the seed's shape names no ivrid, only the oId. */
   private readonly byOId = new Map<string, Session>();
+  /** `ivrid NUL oId` of components that ended here, newest last (see retire). */
+  private readonly retired = new Set<string>();
   // Our own oId on every component, unique on this connection: it is what makes that correlation possible.
   private nextOId = 1;
 
@@ -83,7 +85,7 @@ export class Components {
         // Its component_stopped may still come; until then it waits under its oId, off the call's slot.
         s.running = undefined;
         clearTimeout(r.timer);
-        s.stopping.set(r.oId, r);
+        s.addStopping(r);
       }
       return answer;
     } catch (err) {
@@ -105,7 +107,7 @@ export class Components {
   onStopped(b: ComponentStoppedBody, byIvrid: (ivrid: string) => Session | undefined, retried = false): void {
     const oId = b.oId === undefined ? undefined : String(b.oId);
     const s = b.ivrid !== undefined ? byIvrid(b.ivrid) : oId === undefined ? undefined : this.byOId.get(oId);
-    if (s && oId !== undefined && s.retired.has(oId) && !isOutstanding(s, oId)) {
+    if (s && oId !== undefined && this.retired.has(retiredKey(s, oId)) && !isOutstanding(s, oId)) {
       this.host.warn(
         `ivrapi_component_stopped for component oId ${oId} on call ${s.ivrid}, which already ended here; ignored`,
       );
@@ -140,6 +142,17 @@ export class Components {
     }
   }
 
+  /**
+   * Remembers that a call's component ended here, so a late or repeated stop event for it cannot end the one that
+   * runs now. Bounded, oldest out first: per connection, not per call, so a held call costs nothing for it.
+   */
+  private retire(s: Session, oId: string): void {
+    const key = retiredKey(s, oId);
+    this.retired.delete(key);
+    this.retired.add(key);
+    if (this.retired.size > RETIRED_KEPT) this.retired.delete(this.retired.values().next().value as string);
+  }
+
   private unindex(r: RunningComponent): void {
     this.byOId.delete(String(r.oId));
     if (r.serverOId !== undefined) this.byOId.delete(r.serverOId);
@@ -156,27 +169,19 @@ export class Components {
         reject(new IvrApiError("busy", why, { ivrid: s.ivrid }));
         return;
       }
-      if (!replace) {
-        s.queue.push(item);
-        return;
-      }
-      s.queue.unshift(item);
+      s.enqueue(item, replace);
+      if (!replace) return;
       // The terminate answer frees the call and drain() starts the replacement.
       this.terminate(s).catch((err: IvrApiError) => {
         if (err.code === "no_component") return; // nothing ran: drain() already started it
-        const i = s.queue.indexOf(item);
-        if (i < 0) return;
-        s.queue.splice(i, 1);
-        reject(err);
+        if (s.dequeue(item)) reject(err);
       });
     });
   }
 
   private supersede(s: Session): void {
-    for (let i = s.queue.length - 1; i >= 0; i--) {
-      const old = s.queue[i] as QueuedApply;
-      if (!old.replace) continue;
-      s.queue.splice(i, 1);
+    for (const old of s.queue.filter((q) => q.replace)) {
+      s.dequeue(old);
       const why = `a newer apply (busy: replace) on call ${s.ivrid} took its place before it could run; it was not sent`;
       old.reject(new IvrApiError("superseded", why, { ivrid: s.ivrid }));
     }
@@ -261,9 +266,9 @@ export class Components {
   private settle(s: Session, r: RunningComponent, outcome: ComponentResult | IvrApiError): void {
     clearTimeout(r.timer);
     this.unindex(r);
-    retire(s, String(r.oId));
-    if (r.serverOId !== undefined) retire(s, r.serverOId);
-    s.stopping.delete(r.oId);
+    this.retire(s, String(r.oId));
+    if (r.serverOId !== undefined) this.retire(s, r.serverOId);
+    s.deleteStopping(r.oId);
     if (s.running === r) s.running = undefined;
     if (outcome instanceof IvrApiError) r.reject(outcome);
     else r.resolve(outcome);
@@ -272,7 +277,7 @@ export class Components {
 
   private drain(s: Session): void {
     if (s.running || s.terminating || s.status !== "held" || !this.host.isHeld(s)) return;
-    const next = s.queue.shift();
+    const next = s.dequeue();
     if (next) this.run(s, next.data, next.timeoutMs).then(next.resolve, next.reject);
   }
 }
@@ -291,13 +296,11 @@ function matchComponent(s: Session, oId: string | undefined): RunningComponent |
   return outstanding[0];
 }
 
-/** Ended components a call remembers (enough for any late event; a call runs one component at a time). */
-const RETIRED_KEPT = 16;
+/** Ended components remembered per connection: late events come within moments, and the memory stays fixed. */
+const RETIRED_KEPT = 1024;
 
-function retire(s: Session, oId: string): void {
-  s.retired.delete(oId);
-  s.retired.add(oId);
-  if (s.retired.size > RETIRED_KEPT) s.retired.delete(s.retired.values().next().value as string);
+function retiredKey(s: Session, oId: string): string {
+  return `${s.ivrid}\u0000${oId}`;
 }
 
 function isOutstanding(s: Session, oId: string): boolean {

@@ -172,7 +172,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     // An Error (with its stack) only when someone waits for it: most calls end with nothing queued.
     if (s.queue.length > 0) {
       const err = this.ended(s, "it is being handed back to the script");
-      for (const q of s.queue.splice(0)) q.reject(err);
+      for (const q of s.takeQueue()) q.reject(err);
     }
     try {
       const answer = await this.sessionRequest(s, "ivrapi_abort", {}, opts);
@@ -242,8 +242,8 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     }
     this.components.forget(s);
     s.running = undefined;
-    s.stopping.clear();
-    s.queue.length = 0;
+    s.clearStopping();
+    s.takeQueue();
     this.emit("session_end", s.call, info);
   }
 
@@ -325,16 +325,51 @@ function isCall(v: ApiStartData | CallInfo): v is CallInfo {
 }
 
 export function toCall(d: ApiStartData): CallInfo {
-  const raw = d.params ?? "";
-  const parsed = parseParams(raw);
-  const call: CallInfo = {
-    ivrid: d.ivrid,
-    key: d.key,
-    params: parsed.ok ? parsed.value : raw,
-    paramsRaw: raw,
-    start: d,
-  };
-  if (!parsed.ok) call.paramsError = parsed.message;
-  if (d.state !== undefined) call.state = d.state;
-  return call;
+  return new Call(d);
+}
+
+/**
+ * A call as api_start offered it. Everything is read from the api_start data itself, so a held call costs that data
+ * and little more; `params` is parsed from its text on each read, a fresh copy for whoever reads it (a flow that
+ * changes its msg's params cannot change the next msg's).
+ */
+class Call implements CallInfo {
+  readonly paramsError?: string;
+
+  constructor(readonly start: ApiStartData) {
+    const parsed = parseParams(start.params);
+    if (!parsed.ok) this.paramsError = parsed.message;
+  }
+
+  get ivrid(): string {
+    return this.start.ivrid;
+  }
+
+  get key(): string {
+    return this.start.key;
+  }
+
+  get state(): string | undefined {
+    return this.start.state;
+  }
+
+  get paramsRaw(): string {
+    return this.start.params ?? "";
+  }
+
+  get params(): unknown {
+    if (this.paramsError !== undefined) return this.paramsRaw;
+    const parsed = parseParams(this.start.params);
+    return parsed.ok ? parsed.value : this.paramsRaw;
+  }
+
+  /** What JSON.stringify, debug output and deepEqual see: the fields, not the getters. */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = { ivrid: this.ivrid, key: this.key, params: this.params };
+    out.paramsRaw = this.paramsRaw;
+    if (this.paramsError !== undefined) out.paramsError = this.paramsError;
+    if (this.state !== undefined) out.state = this.state;
+    out.start = this.start;
+    return out;
+  }
 }

@@ -40,16 +40,65 @@ export class Session {
   terminating: Promise<unknown> | undefined;
   /** The component that occupies the call (from the moment its apply is sent). */
   running: RunningComponent | undefined;
-  /** Terminated components whose component_stopped has not arrived yet, by oId. */
-  readonly stopping = new Map<number, RunningComponent>();
-  readonly queue: QueuedApply[] = [];
-  /**
-   * oIds of the call's components that already ended here, newest last (bounded): a stop event for one of them
-   * (late, after its terminate was answered, or sent twice) must not end the component that runs now.
-   */
-  readonly retired = new Set<string>();
+  // A held call mostly waits with nothing terminated and nothing queued: those containers exist only while used
+  // (thousands of held calls must stay cheap).
+  private _stopping: Map<number, RunningComponent> | undefined;
+  private _queue: QueuedApply[] | undefined;
 
   constructor(readonly call: CallInfo) {}
+
+  /** Terminated components whose component_stopped has not arrived yet, by oId. */
+  get stopping(): ReadonlyMap<number, RunningComponent> {
+    return this._stopping ?? NO_STOPPING;
+  }
+
+  /** Applies waiting for the call to be free, in order. */
+  get queue(): readonly QueuedApply[] {
+    return this._queue ?? NO_QUEUE;
+  }
+
+  addStopping(r: RunningComponent): void {
+    this._stopping ??= new Map();
+    this._stopping.set(r.oId, r);
+  }
+
+  deleteStopping(oId: number): void {
+    if (!this._stopping?.delete(oId) || this._stopping.size > 0) return;
+    this._stopping = undefined;
+  }
+
+  /** Queues an apply at the back, or at the front (a replace). */
+  enqueue(item: QueuedApply, front: boolean): void {
+    this._queue ??= [];
+    if (front) this._queue.unshift(item);
+    else this._queue.push(item);
+  }
+
+  /** Takes the next apply, or removes one given (it left the queue for another reason). */
+  dequeue(item?: QueuedApply): QueuedApply | undefined {
+    const q = this._queue;
+    if (!q) return undefined;
+    let out: QueuedApply | undefined;
+    if (item === undefined) out = q.shift();
+    else {
+      const i = q.indexOf(item);
+      if (i >= 0) out = q.splice(i, 1)[0];
+    }
+    if (q.length === 0) this._queue = undefined;
+    return out;
+  }
+
+  /** Empties the queue and returns what was in it. */
+  takeQueue(): QueuedApply[] {
+    const q = this._queue ?? [];
+    this._queue = undefined;
+    return q;
+  }
+
+  /** Forgets every terminated component (the call ended). */
+  clearStopping(): void {
+    this._stopping = undefined;
+  }
 
   get ivrid(): string {
     return this.call.ivrid;
@@ -62,6 +111,9 @@ export class Session {
     yield* this.queue;
   }
 }
+
+const NO_STOPPING: ReadonlyMap<number, RunningComponent> = new Map();
+const NO_QUEUE: readonly QueuedApply[] = Object.freeze([]);
 
 export interface ApplyOptions {
   busy?: BusyPolicy;

@@ -5,18 +5,18 @@ export const BUSY_POLICIES = ["reject", "queue", "replace"] as const;
 /** What apply does when a component already runs on the call (rule 2: one at a time). */
 export type BusyPolicy = (typeof BUSY_POLICIES)[number];
 
-/** A call offered by api_start, parsed once. */
+/** A call offered by api_start. */
 export interface CallInfo {
-  ivrid: string;
-  key: string;
-  /** params of api_start parsed as JSON (an empty object when absent). */
-  params: unknown;
+  readonly ivrid: string;
+  readonly key: string;
+  /** params of api_start parsed as JSON (an empty object when absent); a fresh copy on every read. */
+  readonly params: unknown;
   /** params exactly as sent. */
-  paramsRaw: string;
+  readonly paramsRaw: string;
   /** Set when params was not valid JSON: params then holds the raw string. */
-  paramsError?: string;
-  state?: string;
-  start: ApiStartData;
+  readonly paramsError?: string | undefined;
+  readonly state?: string | undefined;
+  readonly start: ApiStartData;
 }
 
 export interface ComponentResult {

@@ -30,10 +30,8 @@ export interface IvrMsg {
  * change what later msgs of the same call (dtmf, stop) carry.
  */
 export function paramsOf(call: CallInfo): unknown {
-  const p = call.params;
-  if (p === null || typeof p !== "object") return p;
-  // Parsed again from its text: a fresh copy, and cheaper than structuredClone for what JSON can hold.
-  return call.paramsError === undefined && call.paramsRaw !== "" ? JSON.parse(call.paramsRaw) : {};
+  // A call's params are parsed from their text on each read: already a copy of their own.
+  return call.params;
 }
 
 export function toIvr(call: CallInfo, connection: string): IvrMsg {
