@@ -93,6 +93,19 @@ export function nestedDeeperThan(text: string, max: number): boolean {
   return false;
 }
 
+/**
+ * Whether a text opens more than `max` arrays and objects in all: only then can it nest deeper, and only then is
+ * the character-by-character scan needed. Native searches, so an everyday frame (a handful of brackets) costs
+ * next to nothing.
+ */
+function mayNestDeeperThan(text: string, max: number): boolean {
+  if (text.length <= 2 * max) return false;
+  let n = 0;
+  for (let i = text.indexOf("{"); i >= 0; i = text.indexOf("{", i + 1)) if (++n > max) return true;
+  for (let i = text.indexOf("["); i >= 0; i = text.indexOf("[", i + 1)) if (++n > max) return true;
+  return false;
+}
+
 /** Splits a text frame into name and body: the envelope check shared by both directions. */
 function envelope(
   raw: string | Buffer,
@@ -100,10 +113,13 @@ function envelope(
 ): { name: string; body: Record<string, unknown> } | DecodeError {
   const size = typeof raw === "string" ? Buffer.byteLength(raw) : raw.length;
   if (size > maxFrameBytes) return fail("too_large", `frame of ${size} bytes exceeds the limit of ${maxFrameBytes}`);
-  // The socket hands text frames over unchecked (so a bad one costs one frame, not the connection): check here.
-  if (typeof raw !== "string" && !isUtf8(raw)) return fail("not_utf8", "text frame is not valid UTF-8");
   const text = typeof raw === "string" ? raw : raw.toString("utf8");
-  if (text.length > 2 * MAX_NESTING_DEPTH && nestedDeeperThan(text, MAX_NESTING_DEPTH)) {
+  // The socket hands text frames over unchecked (so a bad one costs one frame, not the connection): check here.
+  // Decoding replaces invalid bytes with U+FFFD, so only a text holding one needs the full check.
+  if (typeof raw !== "string" && text.includes("\uFFFD") && !isUtf8(raw)) {
+    return fail("not_utf8", "text frame is not valid UTF-8");
+  }
+  if (mayNestDeeperThan(text, MAX_NESTING_DEPTH) && nestedDeeperThan(text, MAX_NESTING_DEPTH)) {
     return fail("too_deep", `frame nests values deeper than ${MAX_NESTING_DEPTH} levels`);
   }
   let value: unknown;

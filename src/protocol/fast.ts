@@ -6,13 +6,14 @@ type Body = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Body => typeof v === "object" && v !== null && !Array.isArray(v);
 const optString = (v: unknown) => v === undefined || typeof v === "string";
-const optNumber = (v: unknown) => v === undefined || typeof v === "number";
-const optId = (v: unknown) => v === undefined || typeof v === "number" || typeof v === "string";
+// zod's z.number() takes finite numbers only (JSON cannot carry others, a msg can).
+const optNumber = (v: unknown) => v === undefined || (typeof v === "number" && Number.isFinite(v));
+const optId = (v: unknown) => v === undefined || typeof v === "string" || (typeof v === "number" && Number.isFinite(v));
 const nonEmpty = (v: unknown) => typeof v === "string" && v.length > 0;
 
 /** A `_result` body: only its qid is checked (ResultBody). */
 export function fastResult(b: Body): boolean {
-  return typeof b.qid === "number" || typeof b.qid === "string";
+  return (typeof b.qid === "number" && Number.isFinite(b.qid)) || typeof b.qid === "string";
 }
 
 export function fastNotify(b: Body): boolean {
@@ -59,4 +60,16 @@ export function fastComponentStopped(b: Body): boolean {
 
 export function fastDtmf(b: Body): boolean {
   return optString(b.key) && nonEmpty(b.ivrid) && typeof b.mode === "string" && optId(b.oId) && nonEmpty(b.dtmf);
+}
+
+/** Component data whose oType is already a whole number: zod's output is its shallow copy. */
+export function fastComponentData(d: unknown): d is Body & { oType: number } {
+  return (
+    isObject(d) &&
+    typeof d.oType === "number" &&
+    Number.isInteger(d.oType) &&
+    d.oType >= 0 &&
+    optId(d.oId) &&
+    optString(d.name)
+  );
 }

@@ -15,6 +15,7 @@ import {
   type RequestParams,
   type SessionRequestName,
 } from "../protocol";
+import { fastComponentData } from "../protocol/fast";
 import { Components, DEFAULT_MAX_QUEUE } from "./components";
 import { type ApplyOptions, Session } from "./session";
 import type { AcceptOutcome, CallInfo, ComponentResult, RegistryEvents } from "./types";
@@ -147,6 +148,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     }
     // The one check of the data (key and ivrid are the session's own); its output is a fresh copy the runtime may
     // add its oId to.
+    if (fastComponentData(data)) return this.components.apply(s, { ...data }, options);
     const checked = ComponentData.safeParse(data);
     if (!checked.success) {
       const why = checked.error.issues.map((i) => `${i.path.join(".") || "data"}: ${i.message}`).join("; ");
@@ -334,11 +336,17 @@ export function toCall(d: ApiStartData): CallInfo {
  * changes its msg's params cannot change the next msg's).
  */
 class Call implements CallInfo {
-  readonly paramsError?: string;
+  /** Whether params parse (found out on the first read, not before: many calls never read them). */
+  private paramsProblem: string | null | undefined;
 
-  constructor(readonly start: ApiStartData) {
-    const parsed = parseParams(start.params);
-    if (!parsed.ok) this.paramsError = parsed.message;
+  constructor(readonly start: ApiStartData) {}
+
+  get paramsError(): string | undefined {
+    if (this.paramsProblem === undefined) {
+      const parsed = parseParams(this.start.params);
+      this.paramsProblem = parsed.ok ? null : parsed.message;
+    }
+    return this.paramsProblem ?? undefined;
   }
 
   get ivrid(): string {
@@ -358,8 +366,9 @@ class Call implements CallInfo {
   }
 
   get params(): unknown {
-    if (this.paramsError !== undefined) return this.paramsRaw;
+    if (this.paramsProblem) return this.paramsRaw;
     const parsed = parseParams(this.start.params);
+    this.paramsProblem = parsed.ok ? null : parsed.message;
     return parsed.ok ? parsed.value : this.paramsRaw;
   }
 

@@ -3,10 +3,19 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { z } from "zod";
-import { ApiStartData, ApiStopData, ComponentStoppedBody, DtmfBody, NotifyBody, ResultBody } from "../../src/protocol";
+import {
+  ApiStartData,
+  ApiStopData,
+  ComponentData,
+  ComponentStoppedBody,
+  DtmfBody,
+  NotifyBody,
+  ResultBody,
+} from "../../src/protocol";
 import {
   fastApiStart,
   fastApiStop,
+  fastComponentData,
   fastComponentStopped,
   fastDtmf,
   fastNotify,
@@ -77,6 +86,32 @@ describe("protocol: fast paths agree with the schemas", () => {
   it("api_stop data", () => agree(ApiStopData, fastApiStop));
   it("component_stopped", () => agree(ComponentStoppedBody, fastComponentStopped));
   it("dtmf", () => agree(DtmfBody, fastDtmf));
+  it("component data", () => {
+    const data = fc
+      .record(
+        {
+          oType: fc.oneof(fc.integer({ min: -2, max: 300 }), fc.constantFrom("204", 1.5, "x")),
+          oId: value,
+          name: value,
+        },
+        { requiredKeys: [] },
+      )
+      .chain((r) => fc.tuple(fc.constant(r), body))
+      .map(([r, b]) => ({ ...b, ...r }));
+    fc.assert(
+      fc.property(data, (b) => {
+        if (!fastComponentData(b)) return;
+        const r = ComponentData.safeParse(b);
+        assert.ok(r.success, `zod refused data the fast path took: ${JSON.stringify(b)}`);
+        const { ["__proto__"]: _ignored, ...rest } = b as Record<string, unknown>;
+        assert.deepStrictEqual({ ...(r.data as object) }, rest);
+      }),
+      { numRuns: 20_000 },
+    );
+    assert.ok(fastComponentData({ oType: 204, mode: 0, file: ":GS_PUB/a.wav" }));
+    assert.ok(!fastComponentData({ oType: "204" }));
+  });
+
   it("takes the hot frames of a call", () => {
     assert.ok(fastResult({ qid: 3, result: "ok" }));
     assert.ok(fastApiStart({ ivrid: "i", key: "k", params: "{}", callid: "c", ivrts: 1, state: "dialog" }));

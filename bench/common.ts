@@ -1,0 +1,80 @@
+// What the benchmark's processes say to each other (over Node's IPC channel), and the small statistics they share.
+
+/** The four setups, in the order the report lists them. */
+export const SETUPS = ["bare", "runtime", "package", "handrolled"] as const;
+export type SetupId = (typeof SETUPS)[number];
+
+export const SETUP_LABELS: Record<SetupId, string> = {
+  bare: "1 bare ws client",
+  runtime: "2 IvrApiClient + SessionRegistry",
+  package: "3 Node-RED + ivrapi nodes",
+  handrolled: "4 Node-RED hand-rolled flow",
+};
+
+/** Requests of the call script, in order; each is triggered by one server frame (see server.ts). */
+export const REQUESTS = ["accept", "apply204", "apply208", "abort"] as const;
+export type RequestKind = (typeof REQUESTS)[number];
+
+export const TRIGGERS: Record<RequestKind, string> = {
+  accept: "notify api_start → ivrapi_accept",
+  apply204: "accept_result → component_apply 204",
+  apply208: "component_stopped → component_apply 208",
+  abort: "component_stopped → ivrapi_abort",
+};
+
+/** Orchestrator → server. */
+export type ServerCommand =
+  /** `componentMs`: how long each component "runs" before its component_stopped (0: at once, the default). */
+  | { type: "round"; setup: SetupId; calls: number; concurrency: number; componentMs?: number }
+  | { type: "hold"; setup: SetupId; calls: number; concurrency: number }
+  | { type: "release"; setup: SetupId };
+
+/** Server → orchestrator. */
+export type ServerReport =
+  | { type: "listening"; port: number }
+  | { type: "ready"; setup: string }
+  | { type: "closed"; setup: string }
+  | {
+      type: "roundDone";
+      setup: SetupId;
+      calls: number;
+      completed: number;
+      ms: number;
+      /** Added latency samples per request kind, ms. */
+      lat: Record<RequestKind, number[]>;
+      /** CPU the server itself used over the round, µs. */
+      serverCpuUs: number;
+      errors: string[];
+      stalled: boolean;
+    }
+  | { type: "held"; setup: SetupId; held: number; errors: string[]; stalled: boolean }
+  | { type: "released"; setup: SetupId; released: number };
+
+/** Probe (bench/probe.cjs, preloaded into every measured process) request and answer. */
+export interface ProbeRequest {
+  bench: "probe";
+  id: number;
+  gc: boolean;
+  /** Start or stop a CPU profile (node:inspector); `file` is where "stop" writes it. */
+  profile?: "start" | "stop";
+  file?: string;
+}
+export interface ProbeAnswer {
+  bench: "probe";
+  id: number;
+  cpu: NodeJS.CpuUsage;
+  mem: NodeJS.MemoryUsage;
+}
+
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+export function median(values: number[]): number {
+  const s = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}

@@ -1,0 +1,71 @@
+// Reads the .cpuprofile Node wrote (`node --cpu-prof`, see `npm run bench -- --profile`) and summarises where the
+// Node-RED process spent its CPU: by library, and the top self-time functions overall and in this package's code.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function category(url: string, fn: string, pkgDir: string): string {
+  if (fn === "(idle)") return "(idle)";
+  if (fn === "(garbage collector)") return "GC";
+  if (fn === "(program)" || fn === "(root)") return "V8/native (program)";
+  if (url.includes(pkgDir)) return "ivrapi package (ours)";
+  if (url.includes("ivrapi-bench")) return "benchmark client";
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url.replace(/\\/g, "/"));
+  if (m) return m[1]?.startsWith("@node-red/") || m[1] === "node-red" ? "Node-RED" : (m[1] as string);
+  if (url.startsWith("node:") || url === "") return "Node.js internals / builtins";
+  return "other";
+}
+
+export function summariseProfile(file: string, pkgDir: string): string {
+  const prof = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  for (let i = 0; i < prof.samples.length; i++) {
+    const id = prof.samples[i] as number;
+    self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
+  }
+  const byCat = new Map<string, number>();
+  const byFn = new Map<string, { us: number; cat: string }>();
+  let busy = 0;
+  for (const [id, us] of self) {
+    const n = byId.get(id);
+    if (!n) continue;
+    const { functionName, url, lineNumber } = n.callFrame;
+    const cat = category(url, functionName, pkgDir);
+    byCat.set(cat, (byCat.get(cat) ?? 0) + us);
+    if (cat === "(idle)") continue;
+    busy += us;
+    const where = url.includes(pkgDir)
+      ? path.relative(path.join(pkgDir, "dist"), url.replace(/^file:\/\//, ""))
+      : url.replace(/^file:\/\//, "").replace(/^.*node_modules\//, "");
+    const key = `${functionName || "(anonymous)"}  ${where}${url ? `:${lineNumber + 1}` : ""}`;
+    const e = byFn.get(key) ?? { us: 0, cat };
+    e.us += us;
+    byFn.set(key, e);
+  }
+  const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)}%`;
+  const lines = [`CPU profile: ${(busy / 1e6).toFixed(2)} s busy (idle left out); self time`, "  by library:"];
+  let small = 0;
+  for (const [cat, us] of [...byCat].filter(([c]) => c !== "(idle)").sort((a, b) => b[1] - a[1])) {
+    if (us / busy >= 0.005) lines.push(`    ${pct(us)}  ${cat}`);
+    else small += us;
+  }
+  if (small) lines.push(`    ${pct(small)}  (other libraries, each < 0.5%)`);
+  const top = [...byFn].sort((a, b) => b[1].us - a[1].us);
+  lines.push("  top self time:");
+  for (const [k, v] of top.slice(0, 25)) lines.push(`    ${pct(v.us)}  ${k}  [${v.cat}]`);
+  lines.push("  top self time in this package:");
+  for (const [k, v] of top.filter(([, v]) => v.cat === "ivrapi package (ours)").slice(0, 20)) {
+    lines.push(`    ${pct(v.us)}  ${k}`);
+  }
+  return lines.join("\n");
+}
