@@ -53,15 +53,29 @@ export function toIvr(call: CallInfo, connection: string): IvrMsg {
   return ivr;
 }
 
-/** msg.ivr after a component stopped: the same call plus how the component ended. */
+/** msg.ivr after a component stopped: the same call plus how the component ended (set on it, as nodes do). */
 export function withResult(ivr: IvrMsg, result: ComponentResult): IvrMsg {
-  return { ...ivr, transferKey: result.transferKey, oId: result.oId, timedOut: result.timedOut };
+  ivr.transferKey = result.transferKey;
+  ivr.oId = result.oId;
+  ivr.timedOut = result.timedOut;
+  return ivr;
 }
 
 const IvrRef = z.looseObject({ ivrid: z.string().min(1), connection: z.string().optional() });
 
 /** The ivrid a msg names, or a clear error when it names none. */
 export function ivridOf(msg: Record<string, unknown>): string {
+  // The everyday msg (made by ivr start or on dtmf) needs no schema to read its ivrid; anything else goes to zod.
+  const ivr = msg.ivr as { ivrid?: unknown; connection?: unknown } | null | undefined;
+  if (
+    typeof ivr === "object" &&
+    ivr !== null &&
+    typeof ivr.ivrid === "string" &&
+    ivr.ivrid !== "" &&
+    (ivr.connection === undefined || typeof ivr.connection === "string")
+  ) {
+    return ivr.ivrid;
+  }
   const parsed = IvrRef.safeParse(msg.ivr);
   if (!parsed.success) {
     throw new FlowError(
