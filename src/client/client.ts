@@ -14,6 +14,7 @@ import {
 } from "../protocol";
 import { Backoff } from "./backoff";
 import { IvrApiError, maskToken } from "./errors";
+import { type Failure, missingCapabilities, socketFailure, upgradeFailure, urlProblem } from "./failure";
 import { closeSocket, coalescedSender, createSocket, keepAlive, readConnectionInfo } from "./socket";
 import type { ClientEvents, ConnectionInfo, ConnectionState } from "./types";
 import { emitFrame } from "./types";
@@ -52,7 +53,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   private readonly subscriptionId: string;
   private ws: WebSocket | undefined;
   /** The current socket's sender, writes coalesced per event-loop turn (made once the socket is open). */
-  private sender: { ws: WebSocket; send: (text: string, cb: (err?: Error) => void) => void } | undefined;
+  private sender: { ws: WebSocket; send: (text: string) => void } | undefined;
   private _state: ConnectionState = "idle";
   private _info: ConnectionInfo | undefined;
   private readonly requests = new RequestTracker();
@@ -60,6 +61,8 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   private readonly early: Array<ServerFrame | DecodeError> = [];
   private earlyDropped = 0;
   private readonly backoff: Backoff;
+  /** The last failure logged as a warning (state, code, status): the same again is logged at debug level. */
+  private warned: string | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
@@ -147,18 +150,15 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       return Promise.reject(new IvrApiError("invalid", why, { request: name }));
     }
     const answer = this.requests.open(qid, name, timeoutMs ?? this.options.requestTimeoutMs);
-    this.write(ws, text, (err) => {
-      if (err) {
-        const text = `could not send ${name}: ${this.mask(err.message)}`;
-        this.requests.fail(qid, new IvrApiError("connection_lost", text, { request: name }));
-      }
-    });
+    // No per-frame callback: the socket was checked open above, and a write that fails closes it, which fails
+    // everything in flight with connection_lost (dropped()).
+    this.write(ws, text);
     return answer;
   }
 
-  private write(ws: WebSocket, text: string, cb: (err?: Error) => void): void {
+  private write(ws: WebSocket, text: string): void {
     if (this.sender?.ws !== ws) this.sender = { ws, send: coalescedSender(ws) };
-    this.sender.send(text, cb);
+    this.sender.send(text);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -174,7 +174,8 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     try {
       ws = createSocket(this.options);
     } catch (err) {
-      this.scheduleReconnect(`cannot open ${this.maskedUrl}: ${this.mask((err as Error).message)}`, false);
+      const why = `cannot open ${this.maskedUrl}: ${this.mask((err as Error).message)}`;
+      this.scheduleReconnect(why, false, urlProblem(this.options.url) ?? { code: "bad_url", text: why });
       return;
     }
     this.ws = ws;
@@ -184,10 +185,8 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       unauthorized = status === 401 || status === 403;
       res.resume();
       ws.terminate();
-      const why = unauthorized
-        ? `the server refused the token (HTTP ${status})`
-        : `the server answered the upgrade with HTTP ${status}`;
-      this.dropped(ws, why, unauthorized);
+      const failure = upgradeFailure(status, this.options.url);
+      this.dropped(ws, this.mask(failure.text), unauthorized, failure);
     });
     ws.on("open", () => void this.handshake(ws));
     ws.on("message", (data, isBinary) => {
@@ -197,16 +196,19 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       }
       this.onFrame(data as Buffer);
     });
+    let lastError: Failure | undefined;
     ws.on("error", (err) => {
       // 'close' follows every 'error'; the reason is reported there.
       this.log.debug(`socket error: ${this.mask(err.message)}`);
-      (ws as WebSocket & { lastError?: string }).lastError = this.mask(err.message);
+      lastError = socketFailure(err, this.options.url);
     });
     ws.on("close", (code, reason) => {
       if (unauthorized) return;
-      const last = (ws as WebSocket & { lastError?: string }).lastError;
-      const why = last ?? `socket closed (${code}${reason.length ? ` ${this.mask(reason.toString())}` : ""})`;
-      this.dropped(ws, why, false);
+      const failure: Failure = lastError ?? {
+        code: "closed",
+        text: `socket closed (${code}${reason.length ? ` ${reason.toString()}` : ""})`,
+      };
+      this.dropped(ws, this.mask(failure.text), false, failure);
     });
   }
 
@@ -215,9 +217,9 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       const hello = await this.send("connection_info", {}, undefined, true);
       const read = readConnectionInfo(hello, this.options.requiredCapabilities);
       if ("missing" in read) {
-        this.log.error(read.missing);
         ws.terminate();
-        this.dropped(ws, read.missing, true);
+        const missing = missingCapabilities(hello.body, this.options.requiredCapabilities);
+        this.dropped(ws, read.missing, true, { code: "missing_capability", text: read.missing, missing });
         return;
       }
       this._info = read.info;
@@ -225,15 +227,15 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       if (this.ws !== ws) return;
       this.backoff.reset();
       this.pingTimer = keepAlive(ws, this.options.pingIntervalMs, (text) => this.log.warn(text));
+      this.warned = undefined;
       this.setState("ready");
       this.emit("ready", this._info);
       this.releaseEarly();
     } catch (err) {
       if (this.ws !== ws) return;
-      const text = err instanceof Error ? err.message : String(err);
-      this.log.warn(`handshake failed: ${this.mask(text)}`);
+      const text = `handshake failed: ${this.mask(err instanceof Error ? err.message : String(err))}`;
       ws.terminate();
-      this.dropped(ws, `handshake failed: ${this.mask(text)}`, false);
+      this.dropped(ws, text, false, { code: "handshake", text });
     }
   }
 
@@ -256,7 +258,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   }
 
   /** The socket is gone (or refused): fail what is in flight, then retry (slowly when unauthorized). */
-  private dropped(ws: WebSocket, why: string, unauthorized: boolean): void {
+  private dropped(ws: WebSocket, why: string, unauthorized: boolean, failure?: Failure): void {
     if (this.ws !== ws) return;
     this.ws = undefined;
     this.sender = undefined;
@@ -267,15 +269,26 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     this.early.length = 0;
     this.earlyDropped = 0;
     this.requests.failAll(new IvrApiError("connection_lost", `connection lost: ${why}`));
-    this.scheduleReconnect(why, unauthorized);
+    this.scheduleReconnect(why, unauthorized, failure);
   }
 
-  private scheduleReconnect(why: string, unauthorized: boolean): void {
+  private scheduleReconnect(why: string, unauthorized: boolean, failure?: Failure): void {
     if (this._state === "closed") return;
     const delay = unauthorized ? this.options.unauthorizedRetryMs : this.backoff.next();
     const retryAt = Date.now() + delay;
-    this.setState(unauthorized ? "unauthorized" : "disconnected", { error: why, retryAt });
-    this.log.warn(`${this.maskedUrl}: ${why}; retrying in ${delay} ms`);
+    const state = unauthorized ? "unauthorized" : "disconnected";
+    const f: Failure = failure ?? { code: "other", text: why };
+    this.setState(state, { error: why, retryAt, failure: { ...f, text: why } });
+    // Once per change of state or reason, not on every retry: the same failure every ~30 s forever is noise
+    // (the node's status keeps showing it). Repeats go to the debug log.
+    const said = `${state} ${f.code} ${f.status ?? ""}`;
+    const line = `${this.maskedUrl}: ${why}; retrying in ${delay} ms`;
+    if (said === this.warned) this.log.debug(line);
+    else {
+      this.warned = said;
+      if (f.code === "missing_capability") this.log.error(`${line} (repeats are logged at debug level)`);
+      else this.log.warn(`${line} (repeats are logged at debug level)`);
+    }
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.open();
@@ -289,7 +302,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     this.reconnectTimer = this.renewTimer = this.pingTimer = undefined;
   }
 
-  private setState(state: ConnectionState, extra: { error?: string; retryAt?: number } = {}): void {
+  private setState(state: ConnectionState, extra: { error?: string; retryAt?: number; failure?: Failure } = {}): void {
     const previous = this._state;
     if (previous === state && !extra.error) return;
     this._state = state;

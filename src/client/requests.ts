@@ -13,27 +13,40 @@ interface Pending {
   name: RequestName;
   resolve: (a: Answer) => void;
   reject: (e: IvrApiError) => void;
-  timer: NodeJS.Timeout;
+  /** When it times out (ms epoch), and the timeout it was given (for the error text). */
+  deadline: number;
+  timeoutMs: number;
 }
+
+/**
+ * How often the deadlines of requests in flight are checked. One sweep timer for all of them instead of a timer per
+ * request (a busy connection sends thousands a second, nearly all answered within a millisecond): a timeout fires
+ * at most this much late.
+ */
+export const SWEEP_MS = 25;
 
 export class RequestTracker {
   private readonly pending = new Map<Qid, Pending>();
   // Unique for the client's lifetime, so a late answer from an old socket can never match a new request.
   private nextQid = 1;
+  private sweeper: NodeJS.Timeout | undefined;
 
   /** A qid never used before on this client. */
   nextId(): number {
     return this.nextQid++;
   }
 
+  /** How many requests wait for an answer. */
+  get size(): number {
+    return this.pending.size;
+  }
+
   /** Registers a request under its qid and returns the promise of its answer. */
   open(qid: number, name: RequestName, timeoutMs: number): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(qid);
-        reject(new IvrApiError("timeout", `no answer to ${name} within ${timeoutMs} ms`, { request: name }));
-      }, timeoutMs);
-      this.pending.set(qid, { name, resolve, reject, timer });
+      this.pending.set(qid, { name, resolve, reject, deadline: Date.now() + timeoutMs, timeoutMs });
+      // Only while something waits: an idle client keeps no timer (and never holds the process open).
+      this.sweeper ??= setInterval(() => this.sweep(), Math.min(SWEEP_MS, Math.max(1, timeoutMs)));
     });
   }
 
@@ -63,18 +76,35 @@ export class RequestTracker {
     return true;
   }
 
-  /** Fails everything in flight with the same cause (connection lost, closed). */
+  /** Fails everything in flight with the same cause (connection lost, closed), and stops the sweep. */
   failAll(err: IvrApiError): void {
     for (const qid of [...this.pending.keys()]) {
       const p = this.take(qid) as Pending;
       p.reject(new IvrApiError(err.code, `${p.name}: ${err.message}`, { request: p.name }));
+    }
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  private sweep(): void {
+    // Stopped by the first sweep that finds nothing in flight (not at every answer: a client sending one request at
+    // a time would otherwise make and clear a timer per request).
+    if (this.pending.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+      return;
+    }
+    const now = Date.now();
+    for (const [qid, p] of this.pending) {
+      if (p.deadline > now) continue;
+      this.take(qid);
+      p.reject(new IvrApiError("timeout", `no answer to ${p.name} within ${p.timeoutMs} ms`, { request: p.name }));
     }
   }
 
   private take(qid: Qid): Pending | undefined {
     const p = this.pending.get(qid);
     if (!p) return undefined;
-    clearTimeout(p.timer);
     this.pending.delete(qid);
     return p;
   }

@@ -92,7 +92,7 @@ export function keepAlive(ws: WebSocket, everyMs: number, warn: (text: string) =
  * Frames sent in one event-loop turn leave in one TCP write: the socket is corked at the first send of a turn and
  * uncorked once the turn is over (a busy connection answers many calls per read; one syscall each is waste).
  */
-export function coalescedSender(ws: WebSocket): (text: string, cb: (err?: Error) => void) => void {
+export function coalescedSender(ws: WebSocket): (text: string) => void {
   // ws keeps its net.Socket private; without one (not open yet) frames simply go out one by one.
   const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
   let corked = false;
@@ -100,12 +100,12 @@ export function coalescedSender(ws: WebSocket): (text: string, cb: (err?: Error)
     corked = false;
     socket?.uncork();
   };
-  return (text, cb) => {
+  return (text) => {
     if (!corked && socket) {
       corked = true;
       socket.cork();
       setImmediate(uncork);
     }
-    ws.send(text, cb);
+    ws.send(text);
   };
 }

@@ -10,6 +10,7 @@ import type {
   NotifyBody,
   ServerFrame,
 } from "../protocol";
+import type { Failure } from "./failure";
 
 export type ConnectionState =
   /** Created, start() not called yet. */
@@ -32,6 +33,8 @@ export interface StateChange {
   error?: string;
   /** When the next attempt is due (ms epoch), when one is scheduled. */
   retryAt?: number;
+  /** What failed, as a code a user interface can translate (its text is `error`). */
+  failure?: Failure;
 }
 
 export interface ConnectionInfo {

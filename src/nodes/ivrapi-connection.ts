@@ -2,6 +2,7 @@
 // names it. The token lives in Node-RED's credentials store and is masked out of everything the node emits.
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { IvrApiClient } from "../client/client";
+import { urlProblem } from "../client/failure";
 import type { Logger } from "../client/options";
 import { SessionRegistry } from "../session/registry";
 import { ConnectionConfig, readConfig } from "./common/configs";
@@ -31,6 +32,9 @@ export = (RED: NodeAPI) => {
       open: () => {
         const cfg = readConfig("ivrapi-connection", def as unknown as Record<string, unknown>, ConnectionConfig);
         if (!token) throw new Error(RED._("ivrapi-connection.errors.noToken"));
+        // http:// for ws:// and the like, said plainly (a URL carrying a token is explained when the server refuses it).
+        const problem = urlProblem(cfg.url);
+        if (problem && problem.code !== "token_in_url") throw new Error(problem.text);
         const client = new IvrApiClient(
           {
             ...advancedOptions(RED.settings),

@@ -40,6 +40,7 @@ export = (RED: NodeAPI) => {
       failed: (call: CallInfo, err: unknown) => {
         if (!at.live) return;
         const e = toFlowError(err, (s) => hub.mask(s));
+        status.showFailure(e.code);
         this.error(e, { payload: paramsOf(call), ivr: toIvr(call, connection) });
       },
     });

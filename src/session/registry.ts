@@ -139,7 +139,16 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    * While one runs, `busy` decides: `reject` (error, nothing sent), `queue` (sent when it stops), or `replace`
    * (terminate it, wait for the answer, then apply). Data is checked (numeric oType) before anything is sent.
    */
-  async apply(ivrid: string, data: Record<string, unknown>, options: ApplyOptions = {}): Promise<ComponentResult> {
+  apply(ivrid: string, data: Record<string, unknown>, options: ApplyOptions = {}): Promise<ComponentResult> {
+    // Not an async function: the hot path then costs one promise (the component's), not two.
+    try {
+      return this.startApply(ivrid, data, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private startApply(ivrid: string, data: Record<string, unknown>, options: ApplyOptions): Promise<ComponentResult> {
     const s = this.require(ivrid);
     if (s.status === "aborting") throw this.ended(s, "it is being handed back to the script");
     const timeoutMs = options.timeoutMs ?? 0;

@@ -45,10 +45,14 @@ export function placeCall(engine: Engine, opts: PlaceCallOptions = {}): Call {
   engine.calls.set(ivrid, call);
   call.acceptTimer = engine.timer(engine.opts.acceptTimeoutMs, () => {
     call.acceptTimer = null;
-    if (call.phase === "waiting") engine.endCall(call, "timeout");
+    if (call.phase !== "waiting") return;
+    // Said in the history, so the softphone can tell the user that no flow takes this key.
+    engine.note(call, "nobody accepted", { key: call.info.key, waitedMs: engine.opts.acceptTimeoutMs });
+    engine.endCall(call, "timeout");
   });
+  // How many apps got api_start: with none, the softphone says at once that nobody can take the call.
+  call.offeredTo = engine.notify("ivrevents", "api_start", engine.eventData(call));
   engine.note(call, "placed", { key: call.info.key, state: call.info.state, from: call.info.from });
-  engine.notify("ivrevents", "api_start", engine.eventData(call));
   return call;
 }
 

@@ -156,10 +156,11 @@ export class Engine {
     else this.send(conn, `${request}_result`, frame);
   }
 
-  /** One notify per connection, carrying the id of its first live subscription that matches. */
-  notify(cls: string, type: string, data: Record<string, unknown>): void {
+  /** One notify per connection, carrying the id of its first live subscription that matches; how many got it. */
+  notify(cls: string, type: string, data: Record<string, unknown>): number {
     const now = Date.now();
     const event = `${cls}.${type}`;
+    let reached = 0;
     for (const conn of this.conns.values()) {
       for (const [id, sub] of conn.subs) {
         if (sub.expiresAt <= now) {
@@ -167,11 +168,12 @@ export class Engine {
           continue;
         }
         if (sub.events.some((p) => eventMatches(p, event))) {
-          this.send(conn, "notify", { class: cls, type, eventts: now, id, data });
+          if (this.send(conn, "notify", { class: cls, type, eventts: now, id, data })) reached += 1;
           break;
         }
       }
     }
+    return reached;
   }
 
   controllerConn(call: Call): Conn | undefined {
@@ -239,5 +241,6 @@ export function snapshot(call: Call): SimCallInfo {
     tempFiles: [...call.tempFiles],
   };
   if (call.stopReason !== undefined) info.stopReason = call.stopReason;
+  if (call.offeredTo !== undefined) info.offeredTo = call.offeredTo;
   return info;
 }

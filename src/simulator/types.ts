@@ -65,6 +65,8 @@ export interface SimCallInfo {
   history: Array<{ at: number; what: string; detail?: unknown }>;
   tempFiles: string[];
   stopReason?: string;
+  /** How many connections api_start reached (0: no IVR app was subscribed, so nobody could accept it). */
+  offeredTo?: number;
 }
 
 export interface PlaceCallOptions {
@@ -150,6 +152,7 @@ export interface Call {
   history: SimCallInfo["history"];
   tempFiles: Set<string>;
   stopReason?: string;
+  offeredTo?: number;
   nextOId: number;
   acceptTimer: NodeJS.Timeout | null;
 }

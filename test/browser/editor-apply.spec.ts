@@ -1,7 +1,7 @@
 // The apply component's edit dialog in a real browser, on the keypad-menu example deployed as `npm start` does:
 // transferKey rows added, removed and dragged change the node's outputs and port labels, wires of kept rows follow
-// them, a preset fills the component JSON, and Deploy saves it all (checked through the admin API). Also writes
-// docs/editor-apply.png.
+// them, port labels say what each exit means, a preset fills the component data and adds its exits, and Deploy
+// saves it all (checked through the admin API). Also writes docs/editor-apply.png.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -68,13 +68,19 @@ describe("Node-RED editor (browser): the apply component's edit dialog", functio
     page
       .locator("#node-input-key-container input.ivrapi-key")
       .evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
-  const other = catalog("en-US", "ivrapi-apply").outputs as { other: string };
+  const cat = catalog("en-US", "ivrapi-apply") as unknown as {
+    outputs: { other: string };
+    exit: Record<string, string>;
+  };
+  const other = cat.outputs;
+  /** A port's label: the exit, and what it means when it is one every component shares. */
+  const port = (key: string) => (cat.exit[key] ? `${key}: ${cat.exit[key]}` : key);
 
   it("edits transferKeys (add, remove, drag): outputs, port labels and kept wires follow; a preset fills the data", async () => {
     assert.deepEqual(await portView(page, NODE), {
       outputs: 3,
       transferKeys: ["transfer", "error"],
-      labels: ["transfer", "error", other.other],
+      labels: [port("transfer"), port("error"), other.other],
       links: [
         { port: 0, target: "ex2-bye" },
         { port: 1, target: "ex2-sorry" },
@@ -131,7 +137,8 @@ describe("Node-RED editor (browser): the apply component's edit dialog", functio
     await page.screenshot({ path: file });
     assert.ok(fs.statSync(file).size > 20_000);
 
-    // A preset replaces the component JSON (and the select goes back to its prompt).
+    // A preset replaces the component data, adds the exits its component takes (here `error`; `transfer` is there),
+    // and the select goes back to its prompt.
     await page.locator("#node-input-preset").selectOption("201");
     await page.waitForFunction(
       () => (window as unknown as { $: EditorRED }).$("#node-input-data").typedInput("value") === '{"oType":201}',
@@ -140,24 +147,28 @@ describe("Node-RED editor (browser): the apply component's edit dialog", functio
     );
     assert.equal(await page.locator("#node-input-dataType").inputValue(), "json");
     assert.equal(await page.locator("#node-input-preset").inputValue(), "");
+    assert.deepEqual(await keysInDialog(), ["terminated", "transfer", "timeout", "error"]);
 
     await page.locator("#node-dialog-ok").click();
     await page.locator("#node-input-key-container").waitFor({ state: "detached", ...WAIT });
 
     // One port per exit plus "other"; the kept exit's wire moved with it (port 0 → 1), the removed one's is gone.
     assert.deepEqual(await portView(page, NODE), {
-      outputs: 4,
-      transferKeys: ["terminated", "transfer", "timeout"],
-      labels: ["terminated", "transfer", "timeout", other.other],
+      outputs: 5,
+      transferKeys: ["terminated", "transfer", "timeout", "error"],
+      labels: [port("terminated"), port("transfer"), port("timeout"), port("error"), other.other],
       links: [{ port: 1, target: "ex2-bye" }],
     });
-    // The workspace draws four output ports, and hovering one shows its label.
+    // The workspace draws five output ports, and hovering one shows its label.
     const ports = page.locator(`#${NODE} .red-ui-flow-port-output`);
-    assert.equal(await ports.count(), 4);
-    await ports.nth(3).hover();
+    assert.equal(await ports.count(), 5);
+    await ports.nth(4).hover();
     await page.locator(".red-ui-flow-port-tooltip").filter({ hasText: other.other }).waitFor(WAIT);
     await ports.nth(0).hover();
-    await page.locator(".red-ui-flow-port-tooltip").filter({ hasText: "terminated" }).waitFor(WAIT);
+    await page
+      .locator(".red-ui-flow-port-tooltip")
+      .filter({ hasText: port("terminated") })
+      .waitFor(WAIT);
     assert.equal(await page.evaluate(() => (window as unknown as { RED: EditorRED }).RED.nodes.dirty()), true);
     assert.deepEqual(ed.errors, []);
   });
@@ -166,9 +177,9 @@ describe("Node-RED editor (browser): the apply component's edit dialog", functio
     await deploy(page);
     const saved = (await deployedFlows(ed.red.base)).find((n) => n.id === NODE);
     assert.ok(saved);
-    assert.deepEqual(saved.transferKeys, ["terminated", "transfer", "timeout"]);
-    assert.equal(saved.outputs, 4);
-    assert.deepEqual(saved.wires, [[], ["ex2-bye"], [], []]);
+    assert.deepEqual(saved.transferKeys, ["terminated", "transfer", "timeout", "error"]);
+    assert.equal(saved.outputs, 5);
+    assert.deepEqual(saved.wires, [[], ["ex2-bye"], [], [], []]);
     assert.equal(saved.data, '{"oType":201}');
     assert.equal(saved.dataType, "json");
     // The other nodes of the example are untouched.

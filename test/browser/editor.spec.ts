@@ -1,7 +1,8 @@
 // The Node-RED editor in a real browser, set up the way `npm start` does it (the built package loaded from the
 // checkout, every example deployed and bound to the simulator): the palette's labels, icons and help in en-US and
 // ru, the docs screenshot of the keypad-menu example, and a call placed from the softphone page into that example.
-// The apply component's editor has its own file (editor-apply.spec.ts); Import ▸ Examples too (editor-import.spec.ts).
+// The apply component's editor has its own file (editor-apply.spec.ts); Import ▸ Examples too (editor-import.spec.ts);
+// the Russian editor's every text too (editor-ru.spec.ts). Last here: the one vocabulary of the English editor.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -20,6 +21,7 @@ import {
   ROOT,
   requireChromium,
   squash,
+  truncatedOptions,
   until,
   WAIT,
   watchErrors,
@@ -203,5 +205,90 @@ describe("Node-RED editor (browser): palette, help, languages, the newcomer's ca
     await page.locator(".red-ui-debug-msg").filter({ hasText: "call ended" }).first().waitFor(WAIT);
     assert.deepEqual(ed.errors, []);
     assert.deepEqual(ed.offsite, []);
+  });
+
+  it("speaks one vocabulary: API component key, Component name, Component data, controlled; short labels; selects fit", async () => {
+    const en = (type: string) => catalog("en-US", type) as unknown as Record<string, Record<string, string>>;
+    /** The dialog's labels, as the user reads them. */
+    async function dialogLabels(id: string): Promise<string[]> {
+      await page.evaluate((i) => {
+        const RED = (window as unknown as { RED: EditorRED }).RED;
+        RED.editor.edit(RED.nodes.node(i));
+      }, id);
+      await page.locator("#dialog-form").waitFor(WAIT);
+      const labels = await page.locator("#dialog-form .form-row > label").allInnerTexts();
+      // biome-ignore lint/performance/useDomNodeTextContent: what the user reads (hidden rows aside) is the point
+      const text = await page.locator("#dialog-form").innerText();
+      assert.doesNotMatch(text, /Call key|\bheld\b|\bKey\b/, `${id}: ${text}`);
+      return labels.map(squash).filter((l) => l !== "");
+    }
+    const closeDialog = async () => {
+      await page.locator("#node-dialog-cancel").click();
+      await page.locator("#dialog-form").waitFor({ state: "detached", ...WAIT });
+    };
+    await page.evaluate(() => (window as unknown as { RED: EditorRED }).RED.workspaces.show("ex2-tab"));
+
+    const start = await dialogLabels("ex2-start");
+    assert.ok(start.includes("API component key") && start.includes("Component name"), start.join(" | "));
+    await closeDialog();
+    const dtmf = await dialogLabels("ex2-dtmf");
+    assert.ok(dtmf.includes("API component key"), dtmf.join(" | "));
+    assert.deepEqual(await truncatedOptions(page, "#node-input-mode"), []);
+    await closeDialog();
+    const apply = await dialogLabels("ex2-sales");
+    assert.ok(apply.includes("Component data"), apply.join(" | "));
+    assert.ok(!apply.includes("Component"), "no bare 'Component' label for the data");
+    for (const sel of ["#node-input-preset", "#node-input-busy"])
+      assert.deepEqual(await truncatedOptions(page, sel), []);
+    await closeDialog();
+    for (const [t, key] of [
+      ["ivrapi-start", "key"],
+      ["ivrapi-dtmf", "key"],
+    ] as const) {
+      assert.equal(en(t).label?.[key], "API component key");
+    }
+    assert.equal(en("ivrapi-apply").label?.data, "Component data");
+    assert.match(en("ivrapi-connection").label?.reaccept ?? "", /controlled/);
+
+    // Short canvas labels, and ports that say what an exit means.
+    const shown = await page.evaluate(() => {
+      const RED = (window as unknown as { RED: EditorRED }).RED;
+      RED.view.importNodes(
+        [
+          {
+            id: "v-bye",
+            type: "ivrapi-apply",
+            z: "ex2-tab",
+            x: 200,
+            y: 520,
+            data: '{"oType":201}',
+            dataType: "json",
+            transferKeys: [],
+            outputs: 1,
+          },
+          { id: "v-dtmf", type: "ivrapi-dtmf", z: "ex2-tab", x: 400, y: 520, mode: "idle" },
+          { id: "v-file", type: "ivrapi-file", z: "ex2-tab", x: 600, y: 520, action: "temp" },
+        ],
+        { generateIds: false },
+      );
+      // No named function in here: the runner would carry its helpers along into the page.
+      const sales = RED.nodes.node("ex2-sales");
+      const bye = RED.nodes.node("v-bye");
+      const out = {
+        labels: ["v-bye", "v-dtmf", "v-file"].map((id) => {
+          const n = RED.nodes.node(id);
+          return String(n._def.label.call(n));
+        }),
+        salesPorts: [0, 1, 2].map((i) => String(sales._def.outputLabels.call(sales, i))),
+        byePort: String(bye._def.outputLabels.call(bye, 0)),
+      };
+      for (const id of ["v-bye", "v-dtmf", "v-file"]) RED.nodes.remove(id);
+      RED.view.redraw(true);
+      return out;
+    });
+    assert.deepEqual(shown.labels, ["hang up (201)", "on dtmf (idle)", "upload to :TEMP"]);
+    assert.deepEqual(shown.salesPorts, ["transfer: ended normally", "error: could not run", "any other transferKey"]);
+    assert.equal(shown.byePort, "any transferKey");
+    assert.deepEqual(ed.errors, []);
   });
 });

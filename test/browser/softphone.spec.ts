@@ -104,7 +104,7 @@ describe("softphone page (browser)", function () {
     await page.getByTestId("params-error").filter({ hasText: "Not valid JSON" }).waitFor(WAIT);
     assert.equal(sim.calls().length, 0);
 
-    await page.getByLabel("API component key").fill("demo");
+    await page.getByLabel("API component key").fill("menu");
     await page.getByLabel(/Params/).fill('{"lang": "en"}');
     await page.getByLabel("SIP state").selectOption("dialog");
     await page.getByLabel("Caller number").fill("+15550123");
@@ -113,11 +113,11 @@ describe("softphone page (browser)", function () {
     await page.getByTestId("current-component").filter({ hasText: "playing :GS_PUB/menu.wav" }).waitFor(WAIT);
     const [call] = sim.calls();
     assert.ok(call);
-    assert.equal(call.key, "demo");
+    assert.equal(call.key, "menu");
     assert.equal(call.params, '{"lang": "en"}');
     assert.equal(call.from, "+15550123");
     await page.getByTestId("call-phase").filter({ hasText: "controlled" }).waitFor(WAIT);
-    await page.getByTestId("call-item").filter({ hasText: "+15550123 → demo" }).waitFor(WAIT);
+    await page.getByTestId("call-item").filter({ hasText: "+15550123 → menu" }).waitFor(WAIT);
 
     await page.getByTestId("key-1").click();
     await row("frame-row", "ivrapi_dtmf").first().waitFor(WAIT);
@@ -174,6 +174,53 @@ describe("softphone page (browser)", function () {
     await row("history-row", "caller hung up").waitFor(WAIT);
     assert.equal(sim.calls().find((c) => c.from === "+15550999")?.phase, "ended");
     assert.deepEqual(failures, []);
+    assert.deepEqual(pageErrors, []);
+  });
+});
+
+describe("softphone page (browser): a key nobody takes", function () {
+  this.timeout(60_000);
+  let sim: Simulator;
+  let client: IvrApiClient;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  before(async function () {
+    requireChromium(this);
+    // A short accept timeout: the page must say soon that nobody took the call.
+    sim = await Simulator.start({ acceptTimeoutMs: 400 });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: VIEWPORT });
+    page.on("pageerror", (err) => pageErrors.push(err.message));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await client?.close();
+    await sim?.stop();
+  });
+
+  it("defaults to an example's key, and says when no app is there or none accepts the key", async () => {
+    await page.goto(`${sim.httpUrl}/`);
+    await page.getByTestId("feed-status").filter({ hasText: "live" }).waitFor(WAIT);
+    assert.equal(await page.getByLabel("API component key").inputValue(), "menu");
+    const notice = page.getByTestId("no-taker");
+
+    // Nobody connected: the call reaches no one, and the page says so at once.
+    await page.getByTestId("call-button").click();
+    await notice.filter({ hasText: "No IVR app is connected and subscribed" }).waitFor(WAIT);
+
+    // An app that subscribes but takes no call with this key: said once the accept timeout has passed.
+    client = new IvrApiClient({ url: sim.wsUrl, token: sim.token, pingIntervalMs: 0 });
+    const ready = new Promise((resolve) => client.once("ready", resolve));
+    client.start();
+    await ready;
+    await page.getByLabel("API component key").fill("nobody-takes-this");
+    await page.getByTestId("call-button").click();
+    await page.getByTestId("call-who").filter({ hasText: "nobody-takes-this" }).waitFor(WAIT);
+    await notice.filter({ hasText: 'No IVR app accepted key "nobody-takes-this" in time' }).waitFor(WAIT);
+    await page.getByTestId("history-row").filter({ hasText: "nobody accepted key nobody-takes-this" }).waitFor(WAIT);
     assert.deepEqual(pageErrors, []);
   });
 });

@@ -119,6 +119,18 @@ export async function deployedFlows(base: string): Promise<FlowNode[]> {
   return ((await res.json()) as { flows: FlowNode[] }).flows;
 }
 
+/**
+ * Node-RED's runtime answers a catalog request by switching its one global i18next language, and the editor asks
+ * for several languages at once, so the first load of a language can race (seen once: a label came back in
+ * English). Loading the language once before the editor does takes that race (Node-RED's, not this package's) out.
+ */
+export async function preloadCatalogs(base: string, locale: string): Promise<void> {
+  const short = locale.split("-")[0] ?? locale;
+  for (const lng of new Set([locale, short])) {
+    assert.equal((await fetch(`${base}/nodes/messages?lng=${lng}`)).status, 200);
+  }
+}
+
 /** Opens the editor and waits until the flows are loaded and this package's palette entries are drawn. */
 export async function openEditor(page: Page, base: string): Promise<void> {
   await page.goto(`${base}/`);
@@ -181,6 +193,24 @@ export function catalog(lang: string, type: string): { paletteLabel: string; [k:
 
 export const squash = (s: string) => s.replace(/\s+/g, " ").trim();
 
+/**
+ * The options of a select in the open dialog whose text does not fit its box (what the user would see cut off),
+ * measured with the select's own font; the room left of the drop-down arrow is what counts.
+ */
+export function truncatedOptions(page: Page, selector: string): Promise<string[]> {
+  return page.evaluate((sel) => {
+    const el = document.querySelector(sel) as HTMLSelectElement | null;
+    if (!el) throw new Error(`no ${sel}`);
+    const cs = getComputedStyle(el);
+    const ctx = document.createElement("canvas").getContext("2d");
+    if (!ctx) throw new Error("no canvas");
+    ctx.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+    const arrow = 20;
+    const room = el.clientWidth - Number.parseFloat(cs.paddingLeft) - Number.parseFloat(cs.paddingRight) - arrow;
+    return [...el.options].filter((o) => ctx.measureText(o.text).width > room).map((o) => o.text);
+  }, selector);
+}
+
 /** The parts of the editor's global `RED` the tests touch (typed loosely: it is the editor's own API). */
 // biome-ignore lint/suspicious/noExplicitAny: the editor's API is untyped
 export type EditorRED = any;
@@ -201,7 +231,12 @@ export interface EditorSession {
   reportFailure(ctx: Mocha.Context, name: string): Promise<void>;
 }
 
-export async function editorSession(o: { seed: "examples" | "empty"; sim?: SimulatorOptions }): Promise<EditorSession> {
+export async function editorSession(o: {
+  seed: "examples" | "empty";
+  sim?: SimulatorOptions;
+  /** The browser's language (en-US when not given). */
+  locale?: string;
+}): Promise<EditorSession> {
   build();
   const sim = await Simulator.start(o.sim);
   let red: NodeRed | undefined;
@@ -212,8 +247,9 @@ export async function editorSession(o: { seed: "examples" | "empty"; sim?: Simul
   let page: Page;
   try {
     red = await startNodeRed({ simUrl: sim.wsUrl, token: sim.token, seed: o.seed });
+    if (o.locale) await preloadCatalogs(red.base, o.locale);
     browser = await launchChromium();
-    context = await newContext(browser, offsite);
+    context = await newContext(browser, offsite, o.locale ? { locale: o.locale } : {});
     page = await context.newPage();
     watchErrors(page, errors);
     await openEditor(page, red.base);

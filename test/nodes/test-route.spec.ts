@@ -4,7 +4,14 @@ import assert from "node:assert/strict";
 import type { Simulator } from "../../src/simulator";
 import { connectionDef, credentials, eachWithSimulator, helper, load, ready, startSim } from "./harness";
 
-type Outcome = { ok: boolean; state: string; message?: string; capabilities?: string[] };
+type Outcome = {
+  ok: boolean;
+  state: string;
+  code: string;
+  message?: string;
+  status?: number;
+  capabilities?: string[];
+};
 
 async function testRoute(body: Record<string, unknown>): Promise<Outcome> {
   const res = await helper.request().post("/ivrapi-connection/test").send(body);
@@ -39,6 +46,7 @@ describe("nodes: test connection route and the stored token", () => {
     await deploy(sim.wsUrl);
     const ok = await testRoute({ id: "conn", url: sim.wsUrl });
     assert.equal(ok.ok, true, JSON.stringify(ok));
+    assert.equal(ok.code, "ok");
     assert.ok(ok.capabilities?.includes("ivrapi"));
     const slash = await testRoute({ id: "conn", url: ` ${sim.wsUrl}// ` });
     assert.equal(slash.ok, true, JSON.stringify(slash));
@@ -53,6 +61,7 @@ describe("nodes: test connection route and the stored token", () => {
       assert.equal(out.ok, false, id);
       assert.equal(out.state, "invalid", id);
       assert.match(out.message ?? "", /type the token/, id);
+      assert.equal(out.code, "token_other_node", id);
     }
     // Typed in, the token is used whatever the id.
     assert.equal((await testRoute({ id: "other", url: sim.wsUrl, token: sim.token })).ok, true);
@@ -76,6 +85,7 @@ describe("nodes: test connection route and the stored token", () => {
         assert.equal(out.ok, false, `${id} ${url}`);
         assert.equal(out.state, "invalid", `${id} ${url}`);
         assert.match(out.message ?? "", /type the token to test another URL/, `${id} ${url}`);
+        assert.equal(out.code, "token_other_url", `${id} ${url}`);
       }
       assert.equal(reached, 0);
       assert.ok(!JSON.stringify(await testRoute({ id: "conn", url: elsewhere.wsUrl })).includes(sim.token));
@@ -86,5 +96,31 @@ describe("nodes: test connection route and the stored token", () => {
     } finally {
       await elsewhere.stop();
     }
+  });
+
+  it("answers with a code the editor translates: wrong path, http://, a token in the URL, no token", async () => {
+    await deploy(sim.wsUrl);
+    const token = sim.token;
+    const wrongPath = await testRoute({ url: sim.wsUrl.replace("/ws/token/v1", "/ws"), token });
+    assert.deepEqual([wrongPath.ok, wrongPath.code, wrongPath.status], [false, "not_found", 404]);
+    assert.match(wrongPath.message ?? "", /must end at \/ws\/token\/v1/);
+    // Mistakes in the URL itself are named without connecting (a token in the URL would be sent twice).
+    let reached = 0;
+    const count = () => {
+      reached += 1;
+    };
+    sim.on("connection", count);
+    try {
+      const http = await testRoute({ url: sim.wsUrl.replace("ws://", "http://"), token });
+      assert.deepEqual([http.ok, http.code], [false, "http_url"]);
+      const pasted = await testRoute({ url: `${sim.wsUrl}/${token}`, token });
+      assert.deepEqual([pasted.ok, pasted.code], [false, "token_in_url"]);
+      assert.ok(!JSON.stringify(pasted).includes(token), "the token is never echoed");
+      assert.equal(reached, 0);
+    } finally {
+      sim.off("connection", count);
+    }
+    const none = await testRoute({ url: sim.wsUrl });
+    assert.deepEqual([none.ok, none.code], [false, "no_token"]);
   });
 });

@@ -15,7 +15,7 @@ import {
 import { FlowError, toFlowError } from "../../src/nodes/common/errors";
 import { Events } from "../../src/nodes/common/events";
 import { migrate } from "../../src/nodes/common/migrate";
-import { LINK_KEY, StatusView } from "../../src/nodes/common/status";
+import { FAILURE_KEY, LINK_KEY, StatusView } from "../../src/nodes/common/status";
 import { pickStart, specificity } from "../../src/nodes/connection/dispatch";
 import type { ApiStartData } from "../../src/protocol";
 import { toCall } from "../../src/session/registry";
@@ -183,6 +183,54 @@ describe("nodes: status, events, errors", () => {
     );
   });
 
+  it("status: a failed msg shows red with its code for a while, then the normal status comes back", async () => {
+    const shown: Array<{ fill?: string; text?: string }> = [];
+    let drawn: () => void = () => {};
+    const v = new StatusView(
+      {
+        status: (s) => {
+          shown.push(s as { fill?: string; text?: string });
+          drawn();
+        },
+      },
+      { state: "connected" },
+      300,
+    );
+    v.setOwn({ text: "☎ 1" });
+    const back = new Promise<void>((resolve) => {
+      drawn = () => {
+        if (shown.length > 1 && shown.at(-1)?.text === "☎ 1") resolve();
+      };
+    });
+    // A burst of failures (the own status still waiting for its redraw): one red status, the latest code, one
+    // timer, then the normal status.
+    v.showFailure("busy");
+    v.showFailure("no_call");
+    v.showFailure("weird_code");
+    const failed = Date.now();
+    await back;
+    assert.ok(Date.now() - failed >= 290, "shown for the whole while");
+    v.dispose();
+    assert.deepEqual(
+      shown.map((s) => [s.fill, s.text]),
+      [
+        ["green", `${LINK_KEY}connected`],
+        ["red", "✖ weird_code"],
+        ["green", "☎ 1"],
+      ],
+    );
+    // While the connection is down, its state wins (it says why every message fails).
+    const w: Array<{ text?: string }> = [];
+    const down = new StatusView({ status: (s) => w.push(s as { text?: string }) }, { state: "disconnected" });
+    down.showFailure("not_connected");
+    down.dispose();
+    assert.deepEqual(
+      w.map((s) => s.text),
+      [`${LINK_KEY}disconnected`],
+    );
+    assert.ok(FAILURE_KEY.endsWith("ivrapi-connection.failure."));
+  });
+
   it("Events removes every listener it added", () => {
     const e = new EventEmitter<{ a: [number]; b: [] }>();
     const ev = new Events(e);
@@ -204,5 +252,7 @@ describe("nodes: status, events, errors", () => {
     assert.equal(e.message, "refused for ***");
     assert.deepEqual(e.cause, { serverCode: "busy" });
     assert.equal(toFlowError(new Error("x")).code, "internal");
+    // What Node-RED puts in msg.error.message: the text alone, the code apart in msg.error.code.
+    assert.equal(String(new FlowError("invalid", "url is empty")), "url is empty");
   });
 });

@@ -16,8 +16,9 @@ export class FlowError extends Error {
       Object.defineProperty(this, "cause", { value: cause, enumerable: true });
   }
 
+  /** What Node-RED copies into msg.error.message: the text alone (the code has its own msg.error.code). */
   override toString(): string {
-    return `${this.message} [${this.code}]`;
+    return this.message;
   }
 }
 

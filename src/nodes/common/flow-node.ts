@@ -63,7 +63,7 @@ export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>
 
 /**
  * The input handler of an action node: the work is async, and whatever it throws reaches done(err) with a
- * code (so Catch nodes fire), masked, and never crashes the runtime.
+ * code (so Catch nodes fire), masked, and never crashes the runtime; the node's status shows the code briefly.
  */
 export function onInput(
   node: Node,
@@ -80,7 +80,11 @@ export function onInput(
         if (at.live) done();
       },
       (err: unknown) => {
-        if (at.live) done(toFlowError(err, (s) => at.hub.mask(s)));
+        if (!at.live) return;
+        const e = toFlowError(err, (s) => at.hub.mask(s));
+        // As core nodes do: the node shows that it failed a msg (red, with the code) for a few seconds.
+        at.status.showFailure(e.code);
+        done(e);
       },
     );
   });

@@ -1,9 +1,11 @@
 // "Test connection" in the config dialog: the browser sends the settings it shows, the runtime connects with
-// the token from the credentials store (or one just typed in), and answers with the outcome. The token never
+// the token from the credentials store (or one just typed in), and answers with the outcome: a code the editor
+// translates into the user's language (with the English text alongside, for logs and API users). The token never
 // travels to the browser, and the route needs the flows write permission.
 import type { NodeAPI } from "node-red";
 import { z } from "zod";
 import { IvrApiClient, type StateChange } from "../../client/client";
+import { FAILURE_CODES, urlProblem } from "../../client/failure";
 import { advancedOptions, tokenMask } from "./options";
 
 const TestRequest = z.object({
@@ -15,10 +17,27 @@ const TestRequest = z.object({
   token: z.string().optional(),
 });
 
+/** What a test found: each is a key under `ivrapi-connection.test.` in the catalogs. */
+export const TEST_CODES = [
+  "ok",
+  "no_token",
+  "token_other_node",
+  "token_other_url",
+  "invalid",
+  "no_answer",
+  ...FAILURE_CODES,
+] as const;
+export type TestCode = (typeof TEST_CODES)[number];
+
 export interface TestOutcome {
   ok: boolean;
   state: string;
+  code: TestCode;
+  /** The same in English, never holding the token (the editor shows the translated code instead). */
   message?: string;
+  /** For the translated text: the HTTP status of a refused upgrade, the capabilities the token lacks. */
+  status?: number;
+  missing?: string[];
   capabilities?: string[];
   site?: string;
   domain?: string;
@@ -34,8 +53,11 @@ export async function testConnection(
 ): Promise<TestOutcome> {
   const req = TestRequest.parse(input);
   const token = req.token && req.token !== PLACEHOLDER ? req.token : storedToken;
-  if (!token) return { ok: false, state: "invalid", message: "no token: enter one and try again" };
+  if (!token) return { ok: false, state: "invalid", code: "no_token", message: "no token: enter one and try again" };
   const mask = tokenMask(token);
+  // Mistakes seen in the URL itself are named without trying it (a URL carrying a token would send it twice).
+  const problem = urlProblem(req.url);
+  if (problem) return { ok: false, state: "invalid", code: problem.code, message: mask(problem.text) };
   let client: IvrApiClient;
   try {
     client = new IvrApiClient({
@@ -46,25 +68,38 @@ export async function testConnection(
       rejectUnauthorized: req.rejectUnauthorized,
     });
   } catch (err) {
-    return { ok: false, state: "invalid", message: mask((err as Error).message) };
+    return { ok: false, state: "invalid", code: "invalid", message: mask((err as Error).message) };
   }
   try {
     return await new Promise<TestOutcome>((resolve) => {
       const timer = setTimeout(
-        () => resolve({ ok: false, state: client.state, message: "no answer in time" }),
+        () => resolve({ ok: false, state: client.state, code: "no_answer", message: "no answer in time" }),
         timeoutMs,
       );
       client.on("state", (c: StateChange) => {
         if (c.state === "ready") {
           clearTimeout(timer);
           const info = client.info;
-          const out: TestOutcome = { ok: true, state: "connected", capabilities: info?.capabilities ?? [] };
+          const out: TestOutcome = {
+            ok: true,
+            state: "connected",
+            code: "ok",
+            capabilities: info?.capabilities ?? [],
+          };
           if (info?.site !== undefined) out.site = info.site;
           if (info?.domain !== undefined) out.domain = info.domain;
           resolve(out);
         } else if (c.state === "unauthorized" || c.state === "disconnected") {
           clearTimeout(timer);
-          resolve({ ok: false, state: c.state, message: mask(c.error ?? c.state) });
+          const out: TestOutcome = {
+            ok: false,
+            state: c.state,
+            code: c.failure?.code ?? "other",
+            message: mask(c.error ?? c.state),
+          };
+          if (c.failure?.status !== undefined) out.status = c.failure.status;
+          if (c.failure?.missing !== undefined) out.missing = c.failure.missing;
+          resolve(out);
         }
       });
       client.start();
@@ -96,16 +131,18 @@ export function storedTokenFor(
   node: DeployedConnection | null | undefined,
   credentials: { token?: unknown } | undefined,
   url: unknown,
-): { ok: true; token: string | undefined } | { ok: false; message: string } {
+): { ok: true; token: string | undefined } | { ok: false; code: TestCode; message: string } {
   if (node?.type !== "ivrapi-connection") {
     return {
       ok: false,
+      code: "token_other_node",
       message: "the stored token is used only for a deployed connection node: type the token to test this one",
     };
   }
   if (typeof url !== "string" || node.savedUrl === undefined || !sameUrl(url, node.savedUrl)) {
     return {
       ok: false,
+      code: "token_other_url",
       message: "the stored token is used only with the deployed URL: type the token to test another URL",
     };
   }
@@ -126,14 +163,20 @@ export function registerTestRoute(RED: NodeAPI): void {
         body.url,
       );
       if (!found.ok) {
-        res.json({ ok: false, state: "invalid", message: found.message } satisfies TestOutcome);
+        res.json({ ok: false, state: "invalid", code: found.code, message: found.message } satisfies TestOutcome);
         return;
       }
       stored = found.token;
     }
     testConnection(body as z.input<typeof TestRequest>, stored, advancedOptions(RED.settings)).then(
       (out) => res.json(out),
-      (err: unknown) => res.status(400).json({ ok: false, state: "invalid", message: String((err as Error).message) }),
+      (err: unknown) =>
+        res.status(400).json({
+          ok: false,
+          state: "invalid",
+          code: "invalid",
+          message: String((err as Error).message),
+        } satisfies TestOutcome),
     );
   });
 }

@@ -110,8 +110,12 @@ export function historyRow(call, entry, started) {
     body = [`SIP state ${d.from} → ${d.to}`];
   } else if (entry.what === "placed") {
     body = [`call placed from ${d.from} (key ${d.key}, SIP state ${d.state})`];
+    if (call.offeredTo === 0) body.push(h("strong", null, ": no IVR app received it"));
   } else if (entry.what === "accepted" || entry.what === "reaccepted") {
     body = [`${entry.what === "accepted" ? "accepted" : "taken back"} by connection ${d.by}`];
+  } else if (entry.what === "nobody accepted") {
+    const s = Math.round((d.waitedMs ?? 0) / 1000);
+    body = [h("strong", null, `nobody accepted key ${d.key}`), ` within ${s} s`];
   } else if (entry.what === "rejected") {
     body = [`rejected with SIP ${d.code}${d.phrase ? ` ${d.phrase}` : ""}`];
   } else {

@@ -27,9 +27,24 @@ const state = {
 
 const $ = (id) => document.getElementById(id);
 
+/** Whether nobody took the call: it reached no subscribed app, or none accepted it in time. */
+function noTaker(call) {
+  if (call.controller) return undefined;
+  const key = call.key;
+  // The first cause wins: a call nobody received could not have been accepted either.
+  if (call.offeredTo === 0) {
+    return `No IVR app is connected and subscribed: nobody received this call (key "${key}"). Start Node-RED with its flows deployed, or your own app, then call again.`;
+  }
+  if (call.history.some((e) => e.what === "nobody accepted")) {
+    return `No IVR app accepted key "${key}" in time: no flow takes this key (an ivr start node filtering on it, connected to this simulator). The examples' keys are greeting, menu, voicemail, prompt, agent, answer and errors.`;
+  }
+  return undefined;
+}
+
 function phaseText(call) {
   switch (call.phase) {
     case PHASES.waiting:
+      if (call.offeredTo === 0) return "Nobody received this call";
       return state.connections === 0
         ? "Waiting for an IVR app to accept (none is connected)"
         : "Waiting for an IVR app to accept…";
@@ -97,6 +112,7 @@ function renderSelected() {
     $("s-now").textContent = "Place a call to start.";
     $("s-buffer").textContent = "";
     $("s-ctl").textContent = "";
+    $("s-notice").hidden = true;
     $("details").replaceChildren();
     $("temp-wrap").hidden = true;
     $("history").replaceChildren();
@@ -115,6 +131,10 @@ function renderSelected() {
     : call.phase === PHASES.controlled
       ? `controlled by connection ${call.controller}`
       : `was controlled by connection ${call.controller}`;
+
+  const notice = noTaker(call);
+  $("s-notice").hidden = notice === undefined;
+  $("s-notice").textContent = notice ?? "";
 
   const rows = [
     ["ivrid", call.ivrid],
