@@ -62,6 +62,10 @@ describe("nodes: migrations", () => {
         subscriptionTtl: 3600,
         reaccept: true,
         rejectUnauthorized: true,
+        keepCallsOnDeploy: true,
+        idleGuard: 10,
+        redisUrl: "",
+        leaseS: 10,
       },
     );
     const d = readConfig(

@@ -32,6 +32,10 @@ export const CONNECTION_DEFAULTS = {
   subscriptionTtl: 3600,
   reaccept: true,
   rejectUnauthorized: true,
+  keepCallsOnDeploy: true,
+  idleGuard: 10,
+  redisUrl: "",
+  leaseS: 10,
 };
 export const ConnectionConfig = z.object({
   name: text,
@@ -41,6 +45,19 @@ export const ConnectionConfig = z.object({
   subscriptionTtl: num(CONNECTION_DEFAULTS.subscriptionTtl, 1).pipe(z.number().int().max(MAX_TIMER_S, TIMER_LIMIT)),
   reaccept: flag(true),
   rejectUnauthorized: flag(true),
+  /** A deploy that leaves the connection's settings unchanged keeps its socket and calls (off: the old behaviour). */
+  keepCallsOnDeploy: flag(true),
+  /** Seconds a controlled call may sit with nothing running and nothing asked before it is handed back; 0 = off. */
+  idleGuard: num(CONNECTION_DEFAULTS.idleGuard, 0).pipe(z.number().int().max(MAX_TIMER_S, TIMER_LIMIT)),
+  /** Redis for failover between instances; empty = off. */
+  redisUrl: text.pipe(
+    z
+      .string()
+      .trim()
+      .refine((u) => u === "" || /^rediss?:\/\/\S+$/i.test(u), "redisUrl must be empty or redis://… / rediss://…"),
+  ),
+  /** Seconds an instance's hold on its calls lasts without renewal (failover). */
+  leaseS: num(CONNECTION_DEFAULTS.leaseS, 2).pipe(z.number().int().max(3600)),
 });
 export type ConnectionConfig = z.output<typeof ConnectionConfig>;
 
