@@ -107,6 +107,15 @@ export class Components {
   onStopped(b: ComponentStoppedBody, byIvrid: (ivrid: string) => Session | undefined, retried = false): void {
     const oId = b.oId === undefined ? undefined : String(b.oId);
     const s = b.ivrid !== undefined ? byIvrid(b.ivrid) : oId === undefined ? undefined : this.byOId.get(oId);
+    // The stop of a component started before this connection took the call over (see stopUnknown): nothing of ours
+    // has been sent on the call yet, so it can be no other.
+    if (s?.ghostStop) {
+      s.ghostStop = false;
+      const seen = s.ghostSeen;
+      s.ghostSeen = undefined;
+      seen?.();
+      return;
+    }
     if (s && oId !== undefined && this.retired.has(retiredKey(s, oId)) && !isOutstanding(s, oId)) {
       this.host.warn(
         `ivrapi_component_stopped for component oId ${oId} on call ${s.ivrid}, which already ended here; ignored`,
@@ -203,27 +212,71 @@ export class Components {
       };
       s.running = running;
       this.byOId.set(String(oId), s);
-      this.host.applyRequest(s, running.data).then(
-        (answer) => {
-          if (!isActive(s, running)) return;
-          // A server that numbers components itself may say so in the answer: its stop event will use that oId.
-          const theirs = answer.body.oId;
-          if ((typeof theirs === "number" || typeof theirs === "string") && String(theirs) !== String(oId)) {
-            running.serverOId = String(theirs);
-            this.byOId.set(running.serverOId, s);
-          }
-          this.startTimer(s, running);
+      if (!s.unknownComponent) {
+        this.send(s, running);
+        return;
+      }
+      // A call taken over from elsewhere: stop whatever may still run there first (rule 3: wait for the answer).
+      s.unknownComponent = false;
+      this.stopUnknown(s).then(
+        () => {
+          if (isActive(s, running)) this.send(s, running);
         },
-        (err: IvrApiError) => {
-          // No answer (timeout, socket gone): the server may run it, so it keeps the call (rule 2).
-          if (err.code === "timeout" || err.code === "connection_lost") {
-            this.orphan(s, running, err);
-            // The Timeout covers an orphan too: it is terminated when it would have been, or it holds the call.
-            if (isActive(s, running)) this.startTimer(s, running);
-          } else this.settle(s, running, err);
-        },
+        (err: IvrApiError) => this.settle(s, running, err),
       );
     });
+  }
+
+  /**
+   * Terminates a component that may run on a call taken over from elsewhere. Refused: nothing ran, fine. Answered:
+   * its stop event is waited for (briefly) before the next apply goes out, because its oId was chosen by another
+   * connection and may equal ours: arriving later, it could end the wrong component.
+   */
+  private async stopUnknown(s: Session): Promise<void> {
+    s.ghostStop = true;
+    try {
+      await this.host.terminateRequest(s);
+    } catch (err) {
+      s.ghostStop = false;
+      if (!(err instanceof IvrApiError && err.code === "rejected")) throw err;
+      return;
+    }
+    if (!s.ghostStop) return; // its stop came before the answer
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        s.ghostStop = false;
+        s.ghostSeen = undefined;
+        resolve();
+      }, GHOST_STOP_MS);
+      s.ghostSeen = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private send(s: Session, running: RunningComponent): void {
+    const oId = running.oId;
+    this.host.applyRequest(s, running.data).then(
+      (answer) => {
+        if (!isActive(s, running)) return;
+        // A server that numbers components itself may say so in the answer: its stop event will use that oId.
+        const theirs = answer.body.oId;
+        if ((typeof theirs === "number" || typeof theirs === "string") && String(theirs) !== String(oId)) {
+          running.serverOId = String(theirs);
+          this.byOId.set(running.serverOId, s);
+        }
+        this.startTimer(s, running);
+      },
+      (err: IvrApiError) => {
+        // No answer (timeout, socket gone): the server may run it, so it keeps the call (rule 2).
+        if (err.code === "timeout" || err.code === "connection_lost") {
+          this.orphan(s, running, err);
+          // The Timeout covers an orphan too: it is terminated when it would have been, or it holds the call.
+          if (isActive(s, running)) this.startTimer(s, running);
+        } else this.settle(s, running, err);
+      },
+    );
   }
 
   private startTimer(s: Session, r: RunningComponent): void {
@@ -295,6 +348,9 @@ function matchComponent(s: Session, oId: string | undefined): RunningComponent |
   }
   return outstanding[0];
 }
+
+/** How long the stop event of a component terminated after a takeover is waited for before the next apply. */
+const GHOST_STOP_MS = 1000;
 
 /** Ended components remembered per connection: late events come within moments, and the memory stays fixed. */
 const RETIRED_KEPT = 1024;

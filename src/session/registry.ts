@@ -25,6 +25,11 @@ export interface RegistryOptions {
   reaccept?: boolean;
   /** Most applies that may wait on one call with busy `queue` (default 20); beyond that, apply fails `busy`. */
   maxQueue?: number;
+  /**
+   * Asked before a held call is taken back after a reconnect (rule 7). False when another instance has taken it over
+   * meanwhile (failover): the call then ends here with reason `taken_over`, and no reaccept is sent for it.
+   */
+  mayReaccept?: (call: CallInfo) => boolean | Promise<boolean>;
 }
 
 export class SessionRegistry extends EventEmitter<RegistryEvents> {
@@ -34,6 +39,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private readonly stoppedEarly = new Set<string>();
   private readonly components: Components;
   private readonly reaccept: boolean;
+  private readonly mayReaccept: ((call: CallInfo) => boolean | Promise<boolean>) | undefined;
   private readonly unbind: () => void;
 
   constructor(
@@ -42,6 +48,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   ) {
     super();
     this.reaccept = options.reaccept ?? true;
+    this.mayReaccept = options.mayReaccept;
     this.components = new Components(
       {
         applyRequest: (s, data) => this.sessionRequest(s, "ivrapi_component_apply", { data }),
@@ -131,6 +138,47 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       return { accepted: false, call, reason: "the call ended before control was taken" };
     this.sessions.set(call.ivrid, new Session(call));
     this.emit("session_start", call);
+    return { accepted: true, call };
+  }
+
+  /**
+   * Takes control of a call this connection does not hold, with `ivrapi_reaccept` (which moves control from any
+   * connection: the platform's "hijack"): another instance died holding it (failover), or this process's previous
+   * connection held it (a changed connection after a deploy). On success the call is held here and `resumed` is
+   * emitted with `why`. Whether a component from before still runs cannot be known: the first apply terminates
+   * whatever may run (a refusal, nothing ran, is fine) before it is sent, so it is never refused because of one.
+   */
+  adopt(start: ApiStartData | CallInfo, why: string): Promise<AcceptOutcome> {
+    const call = isCall(start) ? start : toCall(start);
+    const held = this.sessions.get(call.ivrid);
+    if (held) return Promise.resolve({ accepted: true, call: held.call });
+    const inFlight = this.accepting.get(call.ivrid);
+    if (inFlight) return inFlight;
+    const p = this.doAdopt(call, why).finally(() => {
+      this.accepting.delete(call.ivrid);
+      this.stoppedEarly.delete(call.ivrid);
+    });
+    this.accepting.set(call.ivrid, p);
+    return p;
+  }
+
+  private async doAdopt(call: CallInfo, why: string): Promise<AcceptOutcome> {
+    try {
+      await this.client.request("ivrapi_reaccept", { key: call.key, ivrid: call.ivrid });
+    } catch (err) {
+      if (err instanceof IvrApiError && err.code === "rejected") {
+        const out: AcceptOutcome = { accepted: false, call, reason: err.message };
+        if (err.details.serverCode) out.serverCode = err.details.serverCode;
+        return out;
+      }
+      throw err;
+    }
+    if (this.stoppedEarly.has(call.ivrid)) return { accepted: false, call, reason: "the call ended meanwhile" };
+    const s = new Session(call);
+    s.unknownComponent = true;
+    this.sessions.set(call.ivrid, s);
+    this.emit("session_start", call);
+    this.emit("resumed", call, { why });
     return { accepted: true, call };
   }
 
@@ -296,6 +344,20 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   }
 
   private async takeBack(s: Session): Promise<void> {
+    if (this.mayReaccept) {
+      let may = true;
+      try {
+        may = await this.mayReaccept(s.call);
+      } catch (err) {
+        // The store cannot say: taking the call back is what rule 7 asks; the platform refuses if it moved.
+        this.emit("warning", `could not check who holds call ${s.ivrid}: ${(err as Error).message}; reaccepting`);
+      }
+      if (!may) {
+        this.end(s, { reason: "taken_over" });
+        return;
+      }
+      if (this.sessions.get(s.ivrid) !== s || s.status !== "reaccepting") return;
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         await this.sessionRequest(s, "ivrapi_reaccept", {});

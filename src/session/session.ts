@@ -36,6 +36,15 @@ export class Session {
    * for the call until that is answered); `aborting`: control is being handed back (nothing more is sent).
    */
   status: "held" | "reaccepting" | "aborting" = "held";
+  /**
+   * Taken over from elsewhere (adopt): a component started before may still run on the platform. The first apply
+   * terminates it first; a stop event that is none of ours arriving meanwhile belongs to it.
+   */
+  unknownComponent = false;
+  /** The terminate of such a component was answered: its stop event (an oId none of ours) is still due. */
+  ghostStop = false;
+  /** Called when that stop event arrived (the next apply may go). */
+  ghostSeen: (() => void) | undefined;
   /** The terminate in flight: the next component waits for its answer (rule 3), a second terminate joins it. */
   terminating: Promise<unknown> | undefined;
   /** The component that occupies the call (from the moment its apply is sent). */

@@ -38,9 +38,16 @@ export type AcceptOutcome =
 
 export interface SessionEnd {
   /** api_stop's reason (`script`, `timeout`, `abort`…), or the runtime's own: `aborted` (our abort answered),
-   * `lost` (reaccept refused), `connection_lost` (socket broke with reaccept off), `closed` (registry disposed). */
+   * `lost` (reaccept refused), `connection_lost` (socket broke with reaccept off), `closed` (registry disposed),
+   * `taken_over` (another instance holds it now: failover), `idle` (handed back by the idle guard). */
   reason: string;
   stop?: ApiStopData;
+}
+
+export interface ResumeInfo {
+  /** `deploy`, `failover`, or the adopter's own word. */
+  why: string;
+  lastTransferKey?: string;
 }
 
 export interface FileAnswer {
@@ -57,6 +64,12 @@ export interface RegistryEvents {
   session_start: [CallInfo];
   /** Control was taken back after a reconnect. */
   reaccepted: [CallInfo];
+  /**
+   * A call this connection took over without a flow waiting for it (adopt: failover, a changed connection), or whose
+   * waiting msg went away (a deploy): the owner's flow decides what happens next. `lastTransferKey` is the exit of
+   * the component that was running, when one ended with nobody waiting for it.
+   */
+  resumed: [CallInfo, ResumeInfo];
   session_end: [CallInfo, SessionEnd];
   component_stopped: [CallInfo, ComponentResult];
   dtmf: [CallInfo, DtmfBody];
