@@ -318,6 +318,7 @@ export class Components {
   /** Ends one component's wait (stopped, failed or lost) and lets the next queued apply go. */
   private settle(s: Session, r: RunningComponent, outcome: ComponentResult | IvrApiError): void {
     clearTimeout(r.timer);
+    s.lastActive = Date.now();
     this.unindex(r);
     this.retire(s, String(r.oId));
     if (r.serverOId !== undefined) this.retire(s, r.serverOId);

@@ -30,6 +30,12 @@ export interface RegistryOptions {
    * meanwhile (failover): the call then ends here with reason `taken_over`, and no reaccept is sent for it.
    */
   mayReaccept?: (call: CallInfo) => boolean | Promise<boolean>;
+  /**
+   * The idle guard: a held call with nothing running and nothing asked for this long (ms) is handed back to its
+   * script (`ivrapi_abort`, end reason `idle`). The clock restarts when the accept is answered, a component ends or
+   * a request is answered. 0 (the default here; the connection node's is 10 s) = off.
+   */
+  idleGuardMs?: number;
 }
 
 export class SessionRegistry extends EventEmitter<RegistryEvents> {
@@ -40,6 +46,8 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private readonly components: Components;
   private readonly reaccept: boolean;
   private readonly mayReaccept: ((call: CallInfo) => boolean | Promise<boolean>) | undefined;
+  private readonly idleGuardMs: number;
+  private guardTimer: NodeJS.Timeout | undefined;
   private readonly unbind: () => void;
 
   constructor(
@@ -49,6 +57,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     super();
     this.reaccept = options.reaccept ?? true;
     this.mayReaccept = options.mayReaccept;
+    this.idleGuardMs = checkIdleGuard(options.idleGuardMs);
     this.components = new Components(
       {
         applyRequest: (s, data) => this.sessionRequest(s, "ivrapi_component_apply", { data }),
@@ -136,7 +145,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     }
     if (this.stoppedEarly.has(call.ivrid))
       return { accepted: false, call, reason: "the call ended before control was taken" };
-    this.sessions.set(call.ivrid, new Session(call));
+    this.hold(new Session(call));
     this.emit("session_start", call);
     return { accepted: true, call };
   }
@@ -176,7 +185,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     if (this.stoppedEarly.has(call.ivrid)) return { accepted: false, call, reason: "the call ended meanwhile" };
     const s = new Session(call);
     s.unknownComponent = true;
-    this.sessions.set(call.ivrid, s);
+    this.hold(s);
     this.emit("session_start", call);
     this.emit("resumed", call, { why });
     return { accepted: true, call };
@@ -222,12 +231,13 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   }
 
   /** Gives control back to the script; on the answer the call's state is dropped (rule 5). */
-  async abort(ivrid: string, opts: { timeoutMs?: number } = {}): Promise<Answer> {
+  async abort(ivrid: string, opts: { timeoutMs?: number; reason?: string } = {}): Promise<Answer> {
     const s = this.require(ivrid);
     if (s.status === "aborting") throw this.ended(s, "it is being handed back to the script");
     const before = s.status;
     // From now on nothing else is sent for the call (rules 4, 5): waiting applies fail at once.
     s.status = "aborting";
+    s.abortReason = opts.reason ?? "aborted";
     // An Error (with its stack) only when someone waits for it: most calls end with nothing queued.
     if (s.queue.length > 0) {
       const err = this.ended(s, "it is being handed back to the script");
@@ -235,7 +245,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     }
     try {
       const answer = await this.sessionRequest(s, "ivrapi_abort", {}, opts);
-      this.end(s, { reason: "aborted" });
+      this.end(s, { reason: opts.reason ?? "aborted" });
       return answer;
     } catch (e) {
       if (this.sessions.get(ivrid) === s && s.status === "aborting") s.status = before;
@@ -273,7 +283,15 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       return Promise.reject(new IvrApiError("not_connected", why, { ivrid: session.ivrid, request: name }));
     }
     const body = { ...params, key: session.call.key, ivrid: session.ivrid } as unknown as RequestParams<N>;
-    return this.client.request(name, body, opts);
+    // The guard's clock: a call with a request in flight is not idle, and an answer restarts the clock.
+    session.inFlight++;
+    const done = () => {
+      session.inFlight--;
+      session.lastActive = Date.now();
+    };
+    const p = this.client.request(name, body, opts);
+    p.then(done, done);
+    return p;
   }
 
   private ended(s: Session, why: string): IvrApiError {
@@ -322,7 +340,9 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private onApiStop(d: ApiStopData): void {
     if (this.accepting.has(d.ivrid)) this.stoppedEarly.add(d.ivrid);
     const s = this.sessions.get(d.ivrid);
-    if (s) this.end(s, { reason: d.reason ?? "script", stop: d });
+    // The platform's stop for our own hand-back can come before the abort's answer: the reason stays ours.
+    const reason = s?.status === "aborting" && s.abortReason ? s.abortReason : (d.reason ?? "script");
+    if (s) this.end(s, { reason, stop: d });
   }
 
   private onDtmf(b: DtmfBody): void {
@@ -373,18 +393,72 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     // An abort sent meanwhile wins: the call is on its way back to the script, nothing more goes out for it.
     if (this.sessions.get(s.ivrid) !== s || s.status !== "reaccepting") return;
     s.status = "held";
+    s.lastActive = Date.now();
+    // A component the platform may have ended while the socket was down: the guard checks on it if it stays silent.
+    if (s.running && !s.running.orphaned) s.running.unaccounted = true;
     this.emit("reaccepted", s.call);
     // Components whose flow already got an error may have ended while we were away (their events are lost):
     // an orphan still on the call is terminated, terminated ones stop being waited for; then the queue moves.
     this.components.releaseOrphans(s);
   }
 
+  /** A call is controlled from now on: recorded, its guard clock started. */
+  private hold(s: Session): void {
+    s.lastActive = Date.now();
+    this.sessions.set(s.ivrid, s);
+    if (this.idleGuardMs > 0 && !this.guardTimer) {
+      // One timer for every call, checked often enough that a call is handed back at most a quarter late.
+      const every = Math.max(50, Math.min(1000, Math.floor(this.idleGuardMs / 4)));
+      this.guardTimer = setInterval(() => this.guard(), every);
+    }
+  }
+
+  /** The idle guard's round: hand back calls nobody drives (see RegistryOptions.idleGuardMs). */
+  private guard(): void {
+    if (this.sessions.size === 0) {
+      clearInterval(this.guardTimer);
+      this.guardTimer = undefined;
+      return;
+    }
+    const now = Date.now();
+    for (const s of this.sessions.values()) {
+      if (s.status !== "held" || s.inFlight > 0 || s.terminating || s.stopping.size > 0 || s.queue.length > 0) continue;
+      if (now - s.lastActive < this.idleGuardMs) continue;
+      const r = s.running;
+      if (r === undefined) {
+        this.emit(
+          "warning",
+          `call ${s.ivrid}: nothing ran and nothing was asked for ${this.idleGuardMs} ms; handing it back (idle guard)`,
+        );
+        this.abort(s.ivrid, { reason: "idle" }).catch((err: Error) =>
+          this.emit("warning", `call ${s.ivrid}: the idle guard could not hand it back: ${err.message}`),
+        );
+      } else if (r.unaccounted) {
+        // A component that ran across an outage: its end may have been sent to nobody. Ask the platform: a refused
+        // terminate means it had ended (component_lost, the call is free and idle); an answered one stops it.
+        r.unaccounted = false;
+        s.lastActive = now;
+        this.components.terminate(s).catch(() => {});
+      }
+    }
+  }
+
   /** Forgets every call and detaches from the client (the client itself is not closed). */
   dispose(): void {
+    clearInterval(this.guardTimer);
+    this.guardTimer = undefined;
     this.unbind();
     for (const s of [...this.sessions.values()]) this.end(s, { reason: "closed" });
     this.removeAllListeners();
   }
+}
+
+function checkIdleGuard(ms: number | undefined): number {
+  if (ms === undefined) return 0;
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIMER_MS) {
+    throw new IvrApiError("invalid", `idleGuardMs must be between 0 and ${MAX_TIMER_MS}, not ${ms}`);
+  }
+  return ms;
 }
 
 function checkMaxQueue(n: number | undefined): number {

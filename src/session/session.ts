@@ -12,6 +12,8 @@ export interface RunningComponent {
   timeoutMs: number;
   timer: NodeJS.Timeout | undefined;
   timedOut: boolean;
+  /** It was running when the socket broke and was taken back: its end may have gone to nobody (the guard checks). */
+  unaccounted?: boolean;
   /**
    * Its waiter already got an error (the apply or terminate answer was lost), but the server may still run it:
    * it keeps the call occupied (rule 2) until its stop event or a terminate answer says otherwise.
@@ -41,6 +43,12 @@ export class Session {
    * terminates it first; a stop event that is none of ours arriving meanwhile belongs to it.
    */
   unknownComponent = false;
+  /** The idle guard's clock (ms epoch): the accept answered, a component ended, or a request answered. */
+  lastActive = 0;
+  /** Session requests waiting for their answer. */
+  inFlight = 0;
+  /** Why it is being handed back (`aborted`, `idle`), while status is `aborting`. */
+  abortReason: string | undefined;
   /** The terminate of such a component was answered: its stop event (an oId none of ours) is still due. */
   ghostStop = false;
   /** Called when that stop event arrived (the next apply may go). */
