@@ -22,7 +22,12 @@ export = (RED: NodeAPI) => {
       unusable(this, "ivrapi-apply", (err as Error).message, true);
       return;
     }
-    const at = attach(RED, this, raw.connection);
+    /** Msgs waiting for their component; when this node closes (a deploy) their calls are left to be resumed. */
+    const waiting = new Set<(abandoned?: boolean) => void>();
+    const at = attach(RED, this, raw.connection, () => {
+      for (const end of waiting) end(true);
+      waiting.clear();
+    });
     if (!at) return;
     const { hub, status } = at;
     const keys = cfg.transferKeys;
@@ -46,6 +51,8 @@ export = (RED: NodeAPI) => {
       const mine = { oType: typeof data === "object" && data !== null ? Number(data.oType) : Number.NaN };
       running.add(mine);
       showRunning();
+      const wait = hub.beginWait(ivrid);
+      waiting.add(wait);
       try {
         const result = await registry.apply(ivrid, data, { busy: cfg.busy, timeoutMs });
         msg.payload = result.results;
@@ -55,6 +62,8 @@ export = (RED: NodeAPI) => {
         out[index >= 0 ? index : keys.length] = msg;
         send(out);
       } finally {
+        waiting.delete(wait);
+        wait();
         running.delete(mine);
         showRunning();
       }

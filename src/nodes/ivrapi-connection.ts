@@ -1,14 +1,62 @@
 // ivrapi-connection (config node): one socket to the platform's Token API, shared by every flow node that
 // names it. The token lives in Node-RED's credentials store and is masked out of everything the node emits.
+import { createHash } from "node:crypto";
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { IvrApiClient } from "../client/client";
 import { urlProblem } from "../client/failure";
 import type { Logger } from "../client/options";
 import { SessionRegistry } from "../session/registry";
 import { ConnectionConfig, readConfig } from "./common/configs";
-import { ConnectionHub } from "./connection/hub";
+import { ConnectionHub, type HubDeps } from "./connection/hub";
 import { advancedOptions, queueLimit, tokenMask } from "./connection/options";
 import { type DeployedConnection, registerTestRoute } from "./connection/test-route";
+
+/** Hubs across deploys: those of live connection nodes, and those a deploy left for the next instance. */
+const lifecycle = {
+  live: new Set<ConnectionHub>(),
+  parked: new Map<string, { hub: ConnectionHub; print: string }>(),
+  /** Node-RED is stopping flows for a deploy (not stopping for good, not "stop flows"). */
+  deploying: false,
+};
+const watched = new WeakSet<object>();
+
+/**
+ * Follows Node-RED's flow lifecycle (once per runtime). A deploy's stop carries the diff of the new flows; stopping
+ * Node-RED or its flows carries none. Once the flows have started again, hubs nobody took over are shut down and the
+ * others resume the calls their flows lost.
+ */
+function watchDeploys(RED: NodeAPI): void {
+  const events = RED.events as unknown as NodeJS.EventEmitter;
+  if (watched.has(events)) return;
+  watched.add(events);
+  events.on("flows:stopping", (e: { diff?: Record<string, unknown> } | undefined) => {
+    lifecycle.deploying = e?.diff !== undefined && "globalConfigChanged" in e.diff;
+  });
+  events.on("flows:started", () => {
+    lifecycle.deploying = false;
+    for (const { hub } of lifecycle.parked.values()) void hub.shutdown();
+    lifecycle.parked.clear();
+    for (const hub of lifecycle.live) hub.afterDeploy();
+  });
+}
+
+/** What decides whether a hub can be kept: every setting and the token, not the name. */
+function fingerprint(def: NodeDef, token: string, settings: unknown): string {
+  // _users: the flow nodes naming this connection; adding one does not change the connection.
+  const { name: _n, x: _x, y: _y, z: _z, wires: _w, _users: _u, ...rest } = def as unknown as Record<string, unknown>;
+  const hash = createHash("sha256");
+  hash.update(JSON.stringify([rest, token, advancedOptions(settings), queueLimit(settings)]));
+  return hash.digest("hex");
+}
+
+function keepCallsOnDeploy(def: NodeDef): boolean {
+  try {
+    return readConfig("ivrapi-connection", def as unknown as Record<string, unknown>, ConnectionConfig)
+      .keepCallsOnDeploy;
+  } catch {
+    return false;
+  }
+}
 
 export = (RED: NodeAPI) => {
   function IvrApiConnectionNode(
@@ -28,8 +76,8 @@ export = (RED: NodeAPI) => {
       warn: (m) => this.warn(mask(m)),
       error: (m) => this.error(mask(m)),
     };
-    this.hub = new ConnectionHub(this.id, {
-      open: () => {
+    const deps: HubDeps = {
+      open: (opts = {}) => {
         const cfg = readConfig("ivrapi-connection", def as unknown as Record<string, unknown>, ConnectionConfig);
         if (!token) throw new Error(RED._("ivrapi-connection.errors.noToken"));
         // http:// for ws:// and the like, said plainly (a URL carrying a token is explained when the server refuses it).
@@ -50,17 +98,42 @@ export = (RED: NodeAPI) => {
         const maxQueue = queueLimit(RED.settings);
         const registry = new SessionRegistry(client, {
           reaccept: cfg.reaccept,
+          idleGuardMs: cfg.idleGuard * 1000,
           ...(maxQueue === undefined ? {} : { maxQueue }),
+          ...(opts.firstOId === undefined ? {} : { firstOId: opts.firstOId }),
         });
         return { client, registry };
       },
       log,
       mask,
-    });
-    this.on("close", (done: () => void) => {
+    };
+    // A deploy that leaves this connection as it was hands its hub (socket, subscription, calls) to this instance; a
+    // changed one hands its calls over (reaccept on the new socket). The name does not count.
+    const print = fingerprint(def, token, RED.settings);
+    const left = lifecycle.parked.get(this.id);
+    lifecycle.parked.delete(this.id);
+    if (left && left.print === print) {
+      this.hub = left.hub;
+      this.hub.rebind(deps);
+    } else {
+      this.hub = new ConnectionHub(this.id, deps);
+      if (left) this.hub.takeOver(left.hub);
+    }
+    lifecycle.live.add(this.hub);
+    const keep = keepCallsOnDeploy(def);
+    this.on("close", (removed: boolean, done: () => void) => {
+      lifecycle.live.delete(this.hub);
+      // A deploy (not Node-RED stopping, not the connection deleted): the next instance takes the hub over. If none
+      // does by the time the flows have started, the hub is shut down then (its calls handed back).
+      if (keep && !removed && lifecycle.deploying) {
+        lifecycle.parked.set(this.id, { hub: this.hub, print });
+        done();
+        return;
+      }
       this.hub.shutdown().then(done, done);
     });
   }
+  watchDeploys(RED);
   RED.nodes.registerType("ivrapi-connection", IvrApiConnectionNode, {
     credentials: { token: { type: "password" } },
   });

@@ -1,5 +1,6 @@
 // ivr start: takes control of offered calls that match its filters. Output 1: the call, accepted. Output 2:
-// control of a call it accepted ended (api_stop, abort, taken back refused), with msg.ivr.reason.
+// control of a call it accepted ended (api_stop, abort, taken back refused), with msg.ivr.reason. Output 3: a call
+// it owns that no msg drives any more (a deploy), or taken over from a dead instance, with msg.ivr.resumed.
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { CallInfo } from "../session/types";
 import { paramsOf, toIvr } from "./common/call-msg";
@@ -31,7 +32,7 @@ export = (RED: NodeAPI) => {
       accepted: (call: CallInfo) => {
         if (!at.live) return;
         showHeld();
-        this.send([{ payload: paramsOf(call), ivr: toIvr(call, connection) }, null]);
+        this.send([{ payload: paramsOf(call), ivr: toIvr(call, connection) }, null, null]);
       },
       lost: (call: CallInfo, reason: string) => {
         // Another instance won the race, or the call went away: the normal case when several listen.
@@ -49,7 +50,13 @@ export = (RED: NodeAPI) => {
       if (owner !== this.id || end.reason === "closed") return;
       showHeld();
       const ivr = { ...toIvr(call, connection), reason: end.reason };
-      this.send([null, { payload: end.stop ?? { reason: end.reason }, ivr }]);
+      this.send([null, { payload: end.stop ?? { reason: end.reason }, ivr }, null]);
+    });
+    events.on("resumed", (call, owner, info) => {
+      if (owner !== this.id || !at.live) return;
+      showHeld();
+      const resumed = info.lastTransferKey === undefined ? { why: info.why } : { ...info };
+      this.send([null, null, { payload: paramsOf(call), ivr: { ...toIvr(call, connection), resumed } }]);
     });
     events.on("reaccepted", (call, owner) => {
       if (owner !== this.id) return;

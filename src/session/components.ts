@@ -25,13 +25,40 @@ export class Components {
   /** `ivrid NUL oId` of components that ended here, newest last (see retire). */
   private readonly retired = new Set<string>();
   // Our own oId on every component, unique on this connection: it is what makes that correlation possible.
-  private nextOId = 1;
+  private nextOId: number;
 
   constructor(
     private readonly host: ComponentHost,
     /** Most applies that may wait behind a running component on one call (busy `queue`); beyond: `busy`. */
     private readonly maxQueue = DEFAULT_MAX_QUEUE,
-  ) {}
+    firstOId = 1,
+  ) {
+    this.nextOId = firstOId;
+  }
+
+  peekOId(): number {
+    return this.nextOId;
+  }
+
+  /**
+   * A component known to run on a call this registry just took over (moved from another registry of this process):
+   * it occupies the call and its stop event is matched by its oId; nobody here waits for its result.
+   */
+  inherit(s: Session, oId: number, data: ComponentData): void {
+    const r: RunningComponent = {
+      oId,
+      data,
+      timeoutMs: 0,
+      timer: undefined,
+      timedOut: false,
+      orphaned: false,
+      resolve: () => {},
+      reject: () => {},
+    };
+    s.running = r;
+    this.byOId.set(String(oId), s);
+    if (oId >= this.nextOId) this.nextOId = oId + 1;
+  }
 
   /** Runs data (already validated) on the call, or applies the busy policy when one runs. */
   apply(s: Session, data: ComponentData, options: ApplyOptions): Promise<ComponentResult> {

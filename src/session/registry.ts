@@ -20,11 +20,20 @@ import { Components, DEFAULT_MAX_QUEUE } from "./components";
 import { type ApplyOptions, Session } from "./session";
 import type { AcceptOutcome, CallInfo, ComponentResult, RegistryEvents } from "./types";
 
+export interface AdoptOptions {
+  /** The component known to run on the call (moved from another registry of this process): its end is awaited. */
+  running?: { oId: number; data: ComponentData };
+  /** No `resumed` event: the caller says when the call is resumed. */
+  quiet?: boolean;
+}
+
 export interface RegistryOptions {
   /** Take held calls back with ivrapi_reaccept after a reconnect (default true). */
   reaccept?: boolean;
   /** Most applies that may wait on one call with busy `queue` (default 20); beyond that, apply fails `busy`. */
   maxQueue?: number;
+  /** The first oId given (default 1): a registry taking over another's calls starts above its oIds. */
+  firstOId?: number;
   /**
    * Asked before a held call is taken back after a reconnect (rule 7). False when another instance has taken it over
    * meanwhile (failover): the call then ends here with reason `taken_over`, and no reaccept is sent for it.
@@ -67,6 +76,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         warn: (text) => this.emit("warning", text),
       },
       checkMaxQueue(options.maxQueue),
+      options.firstOId ?? 1,
     );
     const onStart = (d: ApiStartData) => this.onApiStart(d);
     const onStop = (d: ApiStopData) => this.onApiStop(d);
@@ -99,6 +109,34 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
 
   get(ivrid: string): CallInfo | undefined {
     return this.sessions.get(ivrid)?.call;
+  }
+
+  /**
+   * Whether a held call is idle: nothing running, terminating, stopping or queued, and no request in flight. False
+   * for a call this connection does not hold.
+   */
+  isIdle(ivrid: string): boolean {
+    const s = this.sessions.get(ivrid);
+    return (
+      s !== undefined &&
+      s.status === "held" &&
+      !s.running &&
+      !s.terminating &&
+      s.stopping.size === 0 &&
+      s.queue.length === 0 &&
+      s.inFlight === 0
+    );
+  }
+
+  /** What runs on a held call, for moving it to another registry (a changed connection after a deploy). */
+  runningOf(ivrid: string): { oId: number; data: ComponentData } | undefined {
+    const r = this.sessions.get(ivrid)?.running;
+    return r && !r.orphaned ? { oId: r.oId, data: r.data } : undefined;
+  }
+
+  /** The next oId this registry would give (a registry taking calls over starts above it). */
+  get nextOId(): number {
+    return this.components.peekOId();
   }
 
   /** Is a component running (or being applied) on the call? */
@@ -157,13 +195,13 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    * emitted with `why`. Whether a component from before still runs cannot be known: the first apply terminates
    * whatever may run (a refusal, nothing ran, is fine) before it is sent, so it is never refused because of one.
    */
-  adopt(start: ApiStartData | CallInfo, why: string): Promise<AcceptOutcome> {
+  adopt(start: ApiStartData | CallInfo, why: string, opts: AdoptOptions = {}): Promise<AcceptOutcome> {
     const call = isCall(start) ? start : toCall(start);
     const held = this.sessions.get(call.ivrid);
     if (held) return Promise.resolve({ accepted: true, call: held.call });
     const inFlight = this.accepting.get(call.ivrid);
     if (inFlight) return inFlight;
-    const p = this.doAdopt(call, why).finally(() => {
+    const p = this.doAdopt(call, why, opts).finally(() => {
       this.accepting.delete(call.ivrid);
       this.stoppedEarly.delete(call.ivrid);
     });
@@ -171,7 +209,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     return p;
   }
 
-  private async doAdopt(call: CallInfo, why: string): Promise<AcceptOutcome> {
+  private async doAdopt(call: CallInfo, why: string, opts: AdoptOptions): Promise<AcceptOutcome> {
     try {
       await this.client.request("ivrapi_reaccept", { key: call.key, ivrid: call.ivrid });
     } catch (err) {
@@ -184,10 +222,11 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     }
     if (this.stoppedEarly.has(call.ivrid)) return { accepted: false, call, reason: "the call ended meanwhile" };
     const s = new Session(call);
-    s.unknownComponent = true;
     this.hold(s);
+    if (opts.running) this.components.inherit(s, opts.running.oId, opts.running.data);
+    else s.unknownComponent = true;
     this.emit("session_start", call);
-    this.emit("resumed", call, { why });
+    if (!opts.quiet) this.emit("resumed", call, { why });
     return { accepted: true, call };
   }
 
@@ -347,6 +386,8 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
 
   private onDtmf(b: DtmfBody): void {
     const s = this.sessions.get(b.ivrid);
+    // A key press is the caller at work: the idle guard's clock restarts.
+    if (s) s.lastActive = Date.now();
     if (s) this.emit("dtmf", s.call, b);
     else this.emit("warning", `ivrapi_dtmf for call ${b.ivrid}, which this connection does not control`);
   }

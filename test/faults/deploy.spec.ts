@@ -1,7 +1,7 @@
 // Fault 7: redeploys and Node-RED stopping with 50 calls held. What README "Deploys" promises, exactly once per call:
-// a partial deploy that keeps some of the connection's nodes keeps the socket and the calls (nothing is sent); a
-// full deploy, a partial one that replaces every node using the connection, and Node-RED stopping (in the test
-// helper, and a real Node-RED process on SIGINT) hand every held call back with one ivrapi_abort.
+// a deploy keeps the socket and the calls when the connection is unchanged (calls no msg drives any more come out of
+// ivr start's resumed output once), moves them with one reaccept each when it changed, and Node-RED stopping (in
+// the test helper, and a real Node-RED process on SIGINT) hands every held call back with one ivrapi_abort.
 // Then the heap one held call costs, at runtime level (the simulator in a child process, out of this heap).
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -122,24 +122,69 @@ describe(`faults: redeploy and stop with ${HELD} calls held (node level)`, funct
     crashes.assertNone();
   });
 
-  it(`a full deploy hands each of the ${HELD} calls back with exactly one ivrapi_abort`, async () => {
+  it(`a full deploy keeps all ${HELD} calls (no abort, no reconnect); each comes out of resumed exactly once`, async () => {
     await load(sim, flow(sim));
     await ready();
-    const { ivrids } = await holdCalls(sim, HELD);
+    const { ivrids, msgs } = await holdCalls(sim, HELD);
+    // Half of them mid-component (their apply msgs die with the deploy), half idle.
+    const busy = ivrids.slice(0, HELD / 2);
+    for (const m of msgs.filter((m) => busy.includes(m.ivr.ivrid))) node("apply").receive({ ivr: m.ivr });
+    await until("components running", () => busy.every((id) => sim.getCall(id)?.component), 5000, 10);
     const stopped = collect("stopped");
-    const first = sim.connections()[0]?.id;
+    const conns = sim.connections().map((c) => c.id);
     const t0 = Date.now();
     await helper.setFlows(onTab(flow(sim)), "full", credentials(sim));
     const ms = Date.now() - t0;
-    await ready();
-    assertHandedBackOnce(sim, ivrids);
-    assert.ok(!sim.connections().some((c) => c.id === first), "the old socket is closed");
-    assert.equal(stopped.length, 0, "the closed start node sends nothing");
+    const resumed = collect("resumed");
+    const idle = ivrids.slice(HELD / 2);
+    await until("idle calls resumed", () => resumed.length === idle.length, 5000, 10);
+    assert.deepEqual(resumed.map((m) => m.ivr.ivrid).sort(), [...idle].sort());
+    for (const m of resumed) assert.deepEqual(m.ivr.resumed, { why: "deploy" });
+    // The running ones come out when their component ends, with its exit.
+    for (const id of busy) sim.finishComponent(id);
+    await until("every call resumed", () => resumed.length === HELD, 5000, 10);
+    for (const m of resumed.slice(idle.length))
+      assert.deepEqual(m.ivr.resumed, { why: "deploy", lastTransferKey: "transfer" });
+    assert.equal(new Set(resumed.map((m) => m.ivr.ivrid)).size, HELD, "each exactly once");
+    assert.deepEqual(
+      sim.connections().map((c) => c.id),
+      conns,
+      "no reconnect",
+    );
+    assert.equal(frames(sim, "ivrapi_abort", "in").length, 0);
+    assert.equal(frames(sim, "ivrapi_reaccept", "in").length, 0);
+    for (const id of ivrids) assert.equal(sim.getCall(id)?.phase, "controlled");
+    assert.equal(stopped.length, 0);
     crashes.assertNone();
-    figure("deploy", `full deploy with ${HELD} calls held (aborts answered)`, `${ms} ms`);
+    figure("deploy", `full deploy with ${HELD} calls held, connection unchanged`, `${ms} ms`);
   });
 
-  it("a partial deploy that replaces every node using the connection hands each call back once", async () => {
+  it(`a deploy that changes the connection's URL moves every call with one reaccept; each resumed once`, async () => {
+    await load(sim, flow(sim));
+    await ready();
+    const { ivrids, msgs } = await holdCalls(sim, HELD);
+    const busy = ivrids.slice(0, HELD / 2);
+    for (const m of msgs.filter((m) => busy.includes(m.ivr.ivrid))) node("apply").receive({ ivr: m.ivr });
+    await until("components running", () => busy.every((id) => sim.getCall(id)?.component), 5000, 10);
+    const first = sim.connections()[0]?.id;
+    const changed = flow(sim).map((n) => (n.type === "ivrapi-connection" ? { ...n, url: `${sim.wsUrl}/` } : n));
+    await helper.setFlows(onTab(changed), "full", credentials(sim));
+    const resumed = collect("resumed");
+    await until("idle calls resumed", () => resumed.length === HELD / 2, 5000, 10);
+    for (const id of busy) sim.finishComponent(id);
+    await until("every call resumed", () => resumed.length === HELD, 5000, 10);
+    assert.equal(new Set(resumed.map((m) => m.ivr.ivrid)).size, HELD, "each exactly once");
+    const reaccepts = frames(sim, "ivrapi_reaccept", "in").map((f) => (f.body as Msg).ivrid as string);
+    for (const id of ivrids) assert.equal(reaccepts.filter((r) => r === id).length, 1, `reaccepts of ${id}`);
+    assert.equal(frames(sim, "ivrapi_abort", "in").length, 0);
+    await until("the old socket closed", () => !sim.connections().some((c) => c.id === first), 5000, 10);
+    for (const id of ivrids) assert.equal(sim.getCall(id)?.controller, sim.connections()[0]?.id);
+    const lastKeys = resumed.filter((m) => busy.includes(m.ivr.ivrid)).map((m) => m.ivr.resumed.lastTransferKey);
+    assert.deepEqual([...new Set(lastKeys)], ["transfer"]);
+    crashes.assertNone();
+  });
+
+  it("a partial deploy that replaces every node using the connection keeps the calls; each resumed once", async () => {
     const only = (key: string): FlowNode[] => [
       connectionDef(sim),
       { ...startWired()[0], key } as FlowNode,
@@ -149,8 +194,11 @@ describe(`faults: redeploy and stop with ${HELD} calls held (node level)`, funct
     await ready();
     const { ivrids } = await holdCalls(sim, HELD);
     await helper.setFlows(onTab(only("sales")), "nodes", credentials(sim));
-    await ready();
-    assertHandedBackOnce(sim, ivrids);
+    const resumed = collect("resumed");
+    await until("every call resumed", () => resumed.length === HELD, 5000, 10);
+    assert.equal(new Set(resumed.map((m) => m.ivr.ivrid)).size, HELD);
+    assert.equal(frames(sim, "ivrapi_abort", "in").length, 0);
+    for (const id of ivrids) assert.equal(sim.getCall(id)?.phase, "controlled");
     crashes.assertNone();
   });
 

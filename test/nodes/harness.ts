@@ -49,7 +49,7 @@ export const NODE_TYPES: string[] = Object.keys(
   (require("../../package.json") as { "node-red": { nodes: Record<string, string> } })["node-red"].nodes,
 );
 
-/** An ivr start node on "conn" taking every call, wired to helpers "call" (accepted) and "stopped". */
+/** An ivr start node on "conn" taking every call, wired to helpers "call" (accepted), "stopped" and "resumed". */
 export function startWired(): FlowNode[] {
   return [
     {
@@ -58,10 +58,11 @@ export function startWired(): FlowNode[] {
       connection: "conn",
       key: "",
       componentName: "",
-      wires: [["call"], ["stopped"]],
+      wires: [["call"], ["stopped"], ["resumed"]],
     },
     { id: "call", type: "helper" },
     { id: "stopped", type: "helper" },
+    { id: "resumed", type: "helper" },
   ];
 }
 

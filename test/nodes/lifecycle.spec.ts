@@ -87,35 +87,59 @@ describe("nodes: connection lifecycle", () => {
     assert.equal(timers(), before);
   });
 
-  it("full redeploy: a fresh client, the old socket closed, the same listener counts", async () => {
+  it("full redeploy with the connection unchanged keeps its client, socket and listener counts", async () => {
     await load(sim, flow(sim));
     await ready();
-    const old = hub().client;
-    assert.ok(old);
-    const counts = EVENTS.map((e) => old.listenerCount(e));
+    const client = hub().client;
+    assert.ok(client);
+    const counts = EVENTS.map((e) => client.listenerCount(e));
     const links = hub().listenerCount("link");
-    await helper.setFlows(onTab(flow(sim)), "full", credentials(sim));
+    await helper.setFlows(onTab(flow(sim, { name: "renamed" })), "full", credentials(sim));
     await ready();
-    await simConnections(sim, 1);
-    const fresh = hub().client;
-    assert.ok(fresh && fresh !== old);
-    assert.equal(old.state, "closed");
-    for (const e of EVENTS) assert.equal(old.listenerCount(e), 0, e);
+    assert.equal(hub().client, client, "same client: the name does not count");
+    assert.equal(client.state, "ready");
+    assert.equal(sim.connections().length, 1);
     assert.deepEqual(
-      EVENTS.map((e) => fresh.listenerCount(e)),
+      EVENTS.map((e) => client.listenerCount(e)),
       counts,
     );
     assert.equal(hub().listenerCount("link"), links);
   });
 
-  it("full redeploy hands the calls it held back to their scripts instead of leaving them controlled by nobody", async () => {
+  it("full redeploy keeps a controlled call: no abort, and it comes out of the resumed output once", async () => {
     await load(sim, flow(sim));
     await ready();
     const { ivrid } = await placeAccepted(sim, "call", { key: "k" });
-    assert.equal(sim.getCall(ivrid)?.phase, "controlled");
     const stopped = collect("stopped");
     await helper.setFlows(onTab(flow(sim)), "full", credentials(sim));
+    const resumed = collect("resumed");
+    const first = await nextMsg("resumed");
+    assert.equal(first.ivr.ivrid, ivrid);
+    assert.deepEqual(first.ivr.resumed, { why: "deploy" });
+    assert.equal(sim.getCall(ivrid)?.phase, "controlled");
+    assert.equal(sim.log.filter((e) => e.name === "ivrapi_abort").length, 0);
+    // The new apply node drives it on.
+    const played = nextMsg("played");
+    node("apply").receive({ ivr: first.ivr });
+    await sim.waitForFrame({ dir: "out", name: "ivrapi_component_apply_result" });
+    sim.finishComponent(ivrid);
+    await played;
+    assert.equal(resumed.length, 1, "resumed exactly once");
+    assert.deepEqual(stopped, []);
+  });
+
+  it("with 'keep calls' off, a full redeploy hands the calls back (the old behaviour) and opens a fresh client", async () => {
+    await load(sim, flow(sim, { keepCallsOnDeploy: false }));
     await ready();
+    const old = hub().client;
+    assert.ok(old);
+    const { ivrid } = await placeAccepted(sim, "call", { key: "k" });
+    const stopped = collect("stopped");
+    await helper.setFlows(onTab(flow(sim, { keepCallsOnDeploy: false })), "full", credentials(sim));
+    await ready();
+    assert.notEqual(hub().client, old);
+    assert.equal(old.state, "closed");
+    for (const e of EVENTS) assert.equal(old.listenerCount(e), 0, e);
     assert.equal(sim.getCall(ivrid)?.phase, "released");
     assert.equal(sim.getCall(ivrid)?.stopReason, "abort");
     assert.deepEqual(stopped, [], "the closed start node sends nothing");
@@ -147,7 +171,7 @@ describe("nodes: connection lifecycle", () => {
     assert.equal((await played).payload.file, ":SYN_MEDIA/other.wav");
   });
 
-  it("partial redeploy that replaces every user closes the socket and opens a new one", async () => {
+  it("partial redeploy that replaces every user keeps the socket (it belongs to the connection node)", async () => {
     const only = (sim: Simulator, key: string): FlowNode[] => [
       connectionDef(sim),
       { id: "start", type: "ivrapi-start", connection: "conn", key, componentName: "", wires: [["call"], []] },
@@ -158,9 +182,8 @@ describe("nodes: connection lifecycle", () => {
     const old = hub().client;
     await helper.setFlows(onTab(only(sim, "sales")), "nodes", credentials(sim));
     await ready();
-    await simConnections(sim, 1);
-    assert.notEqual(hub().client, old);
-    assert.equal(old?.state, "closed");
+    assert.equal(hub().client, old);
+    assert.equal(sim.connections().length, 1);
     await placeAccepted(sim, "call", { key: "sales" });
   });
 

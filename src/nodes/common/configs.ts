@@ -121,7 +121,8 @@ const transferKeysAsList: Migration = (c) => {
 
 export const MIGRATIONS: Record<string, readonly Migration[]> = {
   "ivrapi-connection": [withDefaults(CONNECTION_DEFAULTS)],
-  "ivrapi-start": [withDefaults({ key: "", componentName: "" })],
+  // Version 2 added the third output (resumed): nothing to change in the saved shape, its wire is simply absent.
+  "ivrapi-start": [withDefaults({ key: "", componentName: "" }), (c) => c],
   "ivrapi-apply": [
     (c) => transferKeysAsList(withDefaults({ data: '{"oType":201}', dataType: "json", busy: "reject", timeout: 0 })(c)),
   ],
@@ -141,7 +142,10 @@ export const MIGRATIONS: Record<string, readonly Migration[]> = {
   "ivrapi-abort": [withDefaults({})],
 };
 
-export const CURRENT_VERSION = 1;
+/** Each type's current config version: the length of its migration chain (the editor saves the same number). */
+export const CURRENT_VERSIONS: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(MIGRATIONS).map(([type, chain]) => [type, chain.length]),
+);
 
 /** Migrates a node's saved config and parses it; throws a readable message on a config it cannot use. */
 export function readConfig<S extends z.ZodType>(type: string, raw: RawConfig, schema: S): z.output<S> {

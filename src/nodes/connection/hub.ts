@@ -1,13 +1,14 @@
 // The runtime side of an ivrapi-connection node: ONE IvrApiClient + SessionRegistry, opened when the first flow
-// node registers and closed when the last one leaves (full and partial deploys alike). Flow nodes listen to
-// this hub, never to the client, so the client can be replaced after a close without stale listeners.
-// No Node-RED import: the config node module passes in its logger and translator.
+// node registers and closed with the connection node. A deploy that keeps the connection's settings keeps the hub
+// (socket, subscription, calls); one that changes them moves the calls to a new hub with ivrapi_reaccept. A call
+// whose msg went away with the deploy comes out of its ivr start node's "resumed" output. Flow nodes listen to this
+// hub, never to the client. No Node-RED import: the config node module passes in its logger.
 import { EventEmitter } from "node:events";
 import type { IvrApiClient, StateChange } from "../../client/client";
 import type { Logger } from "../../client/options";
 import type { DtmfBody } from "../../protocol";
 import type { SessionRegistry } from "../../session/registry";
-import type { CallInfo, ComponentResult, SessionEnd } from "../../session/types";
+import type { CallInfo, ComponentResult, ResumeInfo, SessionEnd } from "../../session/types";
 import { FlowError } from "../common/errors";
 import type { LinkState, LinkView } from "../common/status";
 import { pickStart, type StartClaim } from "./dispatch";
@@ -18,13 +19,18 @@ export interface HubEvents {
   /** The third argument is the id of the ivr start node that accepted the call, when one did. */
   session_end: [CallInfo, SessionEnd, string | undefined];
   reaccepted: [CallInfo, string | undefined];
+  /** A call no msg waits for any more (a deploy), or taken over from elsewhere: for its owner's third output. */
+  resumed: [CallInfo, string | undefined, ResumeInfo];
   dtmf: [CallInfo, DtmfBody];
   component_stopped: [CallInfo, ComponentResult];
 }
 
 export interface HubDeps {
-  /** Builds the client and its registry (settings already checked), or throws a readable error. */
-  open(): { client: IvrApiClient; registry: SessionRegistry };
+  /**
+   * Builds the client and its registry (settings already checked), or throws a readable error. `firstOId`: the
+   * registry's first oId (above those of a registry whose calls it takes over).
+   */
+  open(opts?: { firstOId?: number }): { client: IvrApiClient; registry: SessionRegistry };
   log: Logger;
   /** Masks the token out of a text. */
   mask(text: string): string;
@@ -32,6 +38,8 @@ export interface HubDeps {
 
 /** How long a closing connection waits for the abort answers of the calls it still holds. */
 const RELEASE_TIMEOUT_MS = 2000;
+/** How often calls waiting to be resumed are checked for being idle (an answer or queue may still be pending). */
+const RESUME_CHECK_MS = 100;
 
 const LINK_OF: Record<IvrApiClient["state"], LinkState> = {
   idle: "connecting",
@@ -50,10 +58,18 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
   private current: { client: IvrApiClient; registry: SessionRegistry; unbind: () => void } | undefined;
   private invalid: string | undefined;
   private closing: Promise<void> | undefined;
+  /** Ids of the ivr start nodes that ever registered, and those that registered again since the last deploy. */
+  private readonly knownStarts = new Set<string>();
+  private readonly restartedStarts = new Set<string>();
+  /** ivrid → how many msgs of live flow nodes wait on the call (an apply waiting for its component). */
+  private readonly waits = new Map<string, number>();
+  /** Calls that come out of the resumed output once idle (or when their running component ends), and why. */
+  private readonly pendingResume = new Map<string, string>();
+  private resumeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: string,
-    private readonly deps: HubDeps,
+    private deps: HubDeps,
   ) {
     super();
     this.setMaxListeners(0); // one set of listeners per flow node; a big flow is not a leak
@@ -96,15 +112,132 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
     if (this.users.has(userId) && !this.current && this.invalid === undefined) this.openClient();
   }
 
-  /** A flow node stops using it; the last one closes it (a partial deploy reopens with the next register). */
+  /**
+   * A flow node stops using it. The socket stays: it belongs to the connection node (a deploy restarts flow nodes
+   * before their connection, and the calls must outlive that).
+   */
   async deregister(userId: string): Promise<void> {
     this.users.delete(userId);
     this.starts = this.starts.filter((s) => s.id !== userId);
-    if (this.users.size === 0) await this.shutdown();
   }
 
   addStart(claim: StartClaim): void {
     this.starts = [...this.starts.filter((s) => s.id !== claim.id), claim];
+    if (this.knownStarts.has(claim.id)) this.restartedStarts.add(claim.id);
+    this.knownStarts.add(claim.id);
+  }
+
+  /** A new connection node instance with the same settings takes this hub over: it logs through the new node. */
+  rebind(deps: HubDeps): void {
+    this.deps = deps;
+  }
+
+  /**
+   * A msg of a flow node waits on the call (an apply for its component). The returned function ends the wait; a
+   * wait ended because its node closed (a deploy) leaves the call to come out of the resumed output.
+   */
+  beginWait(ivrid: string): (abandoned?: boolean) => void {
+    this.waits.set(ivrid, (this.waits.get(ivrid) ?? 0) + 1);
+    let open = true;
+    return (abandoned = false) => {
+      if (!open) return;
+      open = false;
+      const n = (this.waits.get(ivrid) ?? 1) - 1;
+      if (n > 0) this.waits.set(ivrid, n);
+      else this.waits.delete(ivrid);
+      if (abandoned && this.current?.registry.get(ivrid)) this.markResume(ivrid, "deploy");
+    };
+  }
+
+  /**
+   * After a deploy (Node-RED started the flows again): a call whose ivr start node was restarted and that no msg
+   * waits on comes out of the resumed output: now when idle, or when its running component ends.
+   */
+  afterDeploy(): void {
+    const registry = this.current?.registry;
+    if (registry) {
+      for (const call of registry.list()) {
+        const owner = this.owners.get(call.ivrid);
+        if (owner !== undefined && this.restartedStarts.has(owner) && !this.waits.has(call.ivrid)) {
+          this.markResume(call.ivrid, "deploy");
+        }
+      }
+    }
+    this.restartedStarts.clear();
+    this.checkResumes();
+  }
+
+  private markResume(ivrid: string, why: string): void {
+    this.pendingResume.set(ivrid, why);
+    this.resumeTimer ??= setInterval(() => this.checkResumes(), RESUME_CHECK_MS);
+  }
+
+  /** Resumes the pending calls that became idle with no msg waiting on them. */
+  private checkResumes(): void {
+    const registry = this.current?.registry;
+    for (const [ivrid, why] of this.pendingResume) {
+      const call = registry?.get(ivrid);
+      if (!call) {
+        this.pendingResume.delete(ivrid);
+        continue;
+      }
+      if (this.waits.has(ivrid) || !registry?.isIdle(ivrid)) continue;
+      this.pendingResume.delete(ivrid);
+      this.emit("resumed", call, this.owners.get(ivrid), { why });
+    }
+    if (this.pendingResume.size === 0) {
+      clearInterval(this.resumeTimer);
+      this.resumeTimer = undefined;
+    }
+  }
+
+  /** A component ended: if no msg waited for it, its call is resumed with its exit. */
+  private resumeAfterComponent(call: CallInfo, r: ComponentResult): void {
+    const why = this.pendingResume.get(call.ivrid);
+    if (why === undefined || this.waits.has(call.ivrid)) return;
+    this.pendingResume.delete(call.ivrid);
+    this.emit("resumed", call, this.owners.get(call.ivrid), { why, lastTransferKey: r.transferKey });
+  }
+
+  /**
+   * Takes over the calls of the hub a previous connection node instance left (its settings changed): each moves to
+   * this hub's socket with ivrapi_reaccept, then resumes by the same rules as after any deploy. The old socket is
+   * closed without handing anything back.
+   */
+  takeOver(old: ConnectionHub): void {
+    const from = old.current;
+    old.current = undefined;
+    if (!from) return;
+    const calls = from.registry.list().map((call) => ({
+      call,
+      running: from.registry.runningOf(call.ivrid),
+      owner: old.owners.get(call.ivrid),
+    }));
+    if (!this.current && this.invalid === undefined) this.openClient(from.registry.nextOId);
+    const registry = this.current?.registry;
+    const retire = async () => {
+      from.unbind();
+      from.registry.dispose();
+      await from.client.close();
+    };
+    if (!registry) {
+      // The new settings cannot work: nothing can take the calls; hand them back from the old socket.
+      void from.registry.releaseAll(RELEASE_TIMEOUT_MS).finally(retire);
+      return;
+    }
+    const move = async () => {
+      await Promise.allSettled(
+        calls.map(async ({ call, running, owner }) => {
+          if (owner !== undefined) this.owners.set(call.ivrid, owner);
+          const out = await registry.adopt(call, "deploy", { quiet: true, ...(running ? { running } : {}) });
+          if (out.accepted) this.markResume(call.ivrid, "deploy");
+          else this.owners.delete(call.ivrid);
+        }),
+      );
+      await retire();
+    };
+    if (registry.client.state === "ready") void move();
+    else registry.client.once("ready", () => void move());
   }
 
   /** How many calls an ivr start node holds now. */
@@ -112,10 +245,10 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
     return this.owners.count(startId);
   }
 
-  private openClient(): void {
+  private openClient(firstOId?: number): void {
     let opened: { client: IvrApiClient; registry: SessionRegistry };
     try {
-      opened = this.deps.open();
+      opened = this.deps.open(firstOId === undefined ? {} : { firstOId });
     } catch (err) {
       this.invalid = this.deps.mask(err instanceof Error ? err.message : String(err));
       this.deps.log.error(this.invalid);
@@ -133,11 +266,17 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
     const onEnd = (call: CallInfo, end: SessionEnd) => {
       const owner = this.owners.get(call.ivrid);
       this.owners.delete(call.ivrid);
+      this.pendingResume.delete(call.ivrid);
       this.emit("session_end", call, end, owner);
     };
+    const onResumed = (call: CallInfo, info: ResumeInfo) =>
+      this.emit("resumed", call, this.owners.get(call.ivrid), info);
     const onReaccepted = (call: CallInfo) => this.emit("reaccepted", call, this.owners.get(call.ivrid));
     const onDtmf = (call: CallInfo, b: DtmfBody) => this.emit("dtmf", call, b);
-    const onStopped = (call: CallInfo, r: ComponentResult) => this.emit("component_stopped", call, r);
+    const onStopped = (call: CallInfo, r: ComponentResult) => {
+      this.emit("component_stopped", call, r);
+      this.resumeAfterComponent(call, r);
+    };
     // Something went wrong that no single msg owns (a stop event nobody can place, a repeated api_start): the
     // user must be able to see it without turning debug logging on.
     const onWarning = (w: string) => this.deps.log.warn(this.deps.mask(w));
@@ -147,6 +286,7 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
     registry.on("session_start", onSessionStart);
     registry.on("session_end", onEnd);
     registry.on("reaccepted", onReaccepted);
+    registry.on("resumed", onResumed);
     registry.on("dtmf", onDtmf);
     registry.on("component_stopped", onStopped);
     registry.on("warning", onWarning);
@@ -189,6 +329,10 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
     const cur = this.current;
     this.current = undefined;
     this.owners.clear();
+    this.pendingResume.clear();
+    this.waits.clear();
+    clearInterval(this.resumeTimer);
+    this.resumeTimer = undefined;
     if (!cur) return;
     this.closing = (async () => {
       // Nobody will drive the calls this connection holds any more: hand them back to their scripts rather
