@@ -25,7 +25,7 @@ const PROTOCOL = new Set(
     ...["transfer", "error", "timeout", "terminated", "transferKey", "oType", "ivrid", "msg", "ivr", "key", "payload"],
     ...["dialog", "incoming", "ringing", "early", "idle", "component", "reason", "script", "reaccept", "ivrapi"],
     ...["subscr", "URL", "JSON", "JSONata", "SIP", "DTMF", "IVR", "API", "TLS", "HTTP", "HTTPS", "WebSocket"],
-    ...["ws", "wss", "http", "https", "Authorization", "Bearer", "Catch", "Node", "RED", "ca", "OK"],
+    ...["ws", "wss", "http", "https", "Authorization", "Bearer", "Catch", "Node", "RED", "ca", "OK", "Redis"],
   ].map((w) => w.toLowerCase()),
 );
 
