@@ -145,6 +145,19 @@ describe("nodes: connection lifecycle", () => {
     assert.deepEqual(stopped, [], "the closed start node sends nothing");
   });
 
+  it("the idle guard hands a call nobody drives back to its script: the stopped output says idle", async () => {
+    await load(sim, flow(sim, { idleGuard: 1 }));
+    await ready();
+    const stopped = nextMsg("stopped", 4000);
+    const started = Date.now();
+    const { ivrid } = await placeAccepted(sim, "call", { key: "k" });
+    const msg = await stopped;
+    assert.equal(msg.ivr.ivrid, ivrid);
+    assert.equal(msg.ivr.reason, "idle");
+    assert.ok(Date.now() - started >= 900, "not before its second");
+    assert.equal(sim.getCall(ivrid)?.phase, "released");
+  });
+
   it("partial redeploy of one node keeps the socket, the held calls and the listener counts", async () => {
     await load(sim, flow(sim));
     await ready();
