@@ -150,12 +150,20 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    * (timeout, connection lost) reject.
    */
   accept(start: ApiStartData | CallInfo): Promise<AcceptOutcome> {
+    return this.takeOnce(start, (call) => this.doAccept(call));
+  }
+
+  /** One take of control per call at a time: a held call's outcome at once, one in flight joined. */
+  private takeOnce(
+    start: ApiStartData | CallInfo,
+    take: (call: CallInfo) => Promise<AcceptOutcome>,
+  ): Promise<AcceptOutcome> {
     const call = isCall(start) ? start : toCall(start);
     const held = this.sessions.get(call.ivrid);
     if (held) return Promise.resolve({ accepted: true, call: held.call });
     const inFlight = this.accepting.get(call.ivrid);
     if (inFlight) return inFlight;
-    const p = this.doAccept(call).finally(() => {
+    const p = take(call).finally(() => {
       this.accepting.delete(call.ivrid);
       this.stoppedEarly.delete(call.ivrid);
     });
@@ -163,15 +171,20 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     return p;
   }
 
+  /** A take of control the server refused: a normal outcome (another connection has it, or the call is gone). */
+  private refused(call: CallInfo, err: unknown): AcceptOutcome | undefined {
+    if (!(err instanceof IvrApiError && err.code === "rejected")) return undefined;
+    const out: AcceptOutcome = { accepted: false, call, reason: err.message };
+    if (err.details.serverCode) out.serverCode = err.details.serverCode;
+    return out;
+  }
+
   private async doAccept(call: CallInfo): Promise<AcceptOutcome> {
     try {
       await this.client.request("ivrapi_accept", { key: call.key, ivrid: call.ivrid });
     } catch (err) {
-      if (err instanceof IvrApiError && err.code === "rejected") {
-        const out: AcceptOutcome = { accepted: false, call, reason: err.message };
-        if (err.details.serverCode) out.serverCode = err.details.serverCode;
-        return out;
-      }
+      const refusal = this.refused(call, err);
+      if (refusal) return refusal;
       // The answer was lost, so the server may have given us control that nobody here tracks: hand it back
       // (refused harmlessly when another connection won).
       // Not when api_stop already came: the call is gone, and nothing may be sent for it any more (rule 4).
@@ -196,28 +209,15 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    * whatever may run (a refusal, nothing ran, is fine) before it is sent, so it is never refused because of one.
    */
   adopt(start: ApiStartData | CallInfo, why: string, opts: AdoptOptions = {}): Promise<AcceptOutcome> {
-    const call = isCall(start) ? start : toCall(start);
-    const held = this.sessions.get(call.ivrid);
-    if (held) return Promise.resolve({ accepted: true, call: held.call });
-    const inFlight = this.accepting.get(call.ivrid);
-    if (inFlight) return inFlight;
-    const p = this.doAdopt(call, why, opts).finally(() => {
-      this.accepting.delete(call.ivrid);
-      this.stoppedEarly.delete(call.ivrid);
-    });
-    this.accepting.set(call.ivrid, p);
-    return p;
+    return this.takeOnce(start, (call) => this.doAdopt(call, why, opts));
   }
 
   private async doAdopt(call: CallInfo, why: string, opts: AdoptOptions): Promise<AcceptOutcome> {
     try {
       await this.client.request("ivrapi_reaccept", { key: call.key, ivrid: call.ivrid });
     } catch (err) {
-      if (err instanceof IvrApiError && err.code === "rejected") {
-        const out: AcceptOutcome = { accepted: false, call, reason: err.message };
-        if (err.details.serverCode) out.serverCode = err.details.serverCode;
-        return out;
-      }
+      const refusal = this.refused(call, err);
+      if (refusal) return refusal;
       throw err;
     }
     if (this.stoppedEarly.has(call.ivrid)) return { accepted: false, call, reason: "the call ended meanwhile" };
