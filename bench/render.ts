@@ -2,7 +2,7 @@
 //   npm run bench:docs                      (reads bench/results.json)
 //   npx tsx bench/render.ts <results.json>
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { REQUESTS, TRIGGERS } from "./common";
 import type { BenchResults, SetupSummary } from "./results";
@@ -158,6 +158,9 @@ export function markdown(r: BenchResults): string {
     for (const x of r.micro) L.push(`| ${x.name} | ${x.text} |`);
     L.push("");
   }
+  // A hand-written reading of the figures (bench/analysis.md), kept beside the numbers it explains.
+  const analysis = path.join(__dirname, "analysis.md");
+  if (existsSync(analysis)) L.push(readFileSync(analysis, "utf8").trim(), "");
   L.push("## Machine and how to reproduce");
   L.push("");
   L.push(`- CPU: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB; ${m.os}`);
