@@ -34,10 +34,105 @@ function benchDecode(rt: typeof Runtime, n: number): MicroResult {
   return { name: "decode (mixed server frames)", value: perS, unit: "frames/s", text: `${fmt(perS)} frames/s` };
 }
 
+/** The global gc(), made available at run time (this process is not started with --expose-gc). */
+function exposeGc(): () => void {
+  (require("node:v8") as typeof import("node:v8")).setFlagsFromString("--expose-gc");
+  return (require("node:vm") as typeof import("node:vm")).runInNewContext("gc") as () => void;
+}
+
+/**
+ * The call record's cost (issue 11): calls fed through the record's own inputs (a client's frame observer and a
+ * registry's events, as attach() listens to them) with the frames of a typical call (api_start, accept, apply, a key,
+ * the stop event, abort: 11 frames), every ended one kept. Heap per kept record, and CPU per call.
+ */
+function benchRecord(rt: typeof Runtime, n: number): MicroResult[] {
+  const gc = exposeGc();
+  const { EventEmitter } = require("node:events") as typeof import("node:events");
+  const records = new rt.CallRecords({ recent: n });
+  const registry = new EventEmitter();
+  const client = Object.assign(new EventEmitter(), {
+    state: "ready",
+    observer: undefined as Runtime.ClientObserver | undefined,
+  });
+  records.attach({ connection: "bench", secret: "bench-token", client: client as never, registry: registry as never });
+  const o = () => client.observer as Runtime.ClientObserver;
+  const feed = (i: number) => {
+    const ivrid = `rDlg-006-${i.toString(36).padStart(6, "0")}`;
+    const key = "menu";
+    const start = {
+      ivrid,
+      key,
+      params: '{"lang":"en","from":"+4930123456"}',
+      state: "dialog",
+      callid: `c${i}`,
+      cid: `x${i}`,
+      componentname: "API",
+      ivrts: 1,
+    };
+    const call = { ivrid, key, params: {}, paramsRaw: start.params, state: "dialog", start };
+    const q = i * 4;
+    o().frame("in", "ivrevents.api_start", { class: "ivrevents", type: "api_start", eventts: 1, data: start });
+    o().frame("out", "ivrapi_accept", { key, ivrid, qid: q });
+    o().frame("in", "ivrapi_accept_result", { qid: q, result: "ok" });
+    registry.emit("session_start", call);
+    const data = { oType: 204, mode: 0, file: ":GS_PUB/demo/menu.wav", oId: i };
+    registry.emit("component_started", call, { oId: i, data, source: "node-1" });
+    o().frame("out", "ivrapi_component_apply", { data, key, ivrid, qid: q + 1 });
+    o().frame("in", "ivrapi_component_apply_result", { qid: q + 1, result: "ok" });
+    o().frame("in", "ivrapi_dtmf", { key, ivrid, mode: "component", dtmf: "1" });
+    registry.emit("dtmf", call, { key, ivrid, dtmf: "1" });
+    const stopped = { oId: i, transferKey: "transfer", results: { dtmfBuffer: "1" } };
+    o().frame("in", "ivrapi_component_stopped", stopped);
+    registry.emit("component_stopped", call, {
+      oId: i,
+      transferKey: "transfer",
+      results: stopped.results,
+      body: stopped,
+      data,
+      timedOut: false,
+    });
+    o().frame("out", "ivrapi_abort", { key, ivrid, qid: q + 2 });
+    o().frame("in", "ivrapi_abort_result", { qid: q + 2, result: "ok" });
+    registry.emit("session_end", call, { reason: "aborted" });
+    o().frame("in", "ivrevents.api_stop", {
+      class: "ivrevents",
+      type: "api_stop",
+      data: { ivrid, key, reason: "abort" },
+    });
+  };
+  for (let i = 0; i < 200; i++) feed(-1 - i); // warm-up (kept too: counted out below)
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) feed(i);
+  const ms = performance.now() - t0;
+  gc();
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / n;
+  const us = (ms * 1000) / n;
+  if (records.list().length !== n)
+    throw new Error(`call record bench: ${records.list().length} records kept, not ${n}`);
+  return [
+    {
+      name: "call record: heap per kept call (11 frames, 5 timeline entries)",
+      value: bytes,
+      unit: "B/call",
+      text: `${fmt(bytes)} B per call (${fmt(n)} kept; default keeps 200 ended calls: ${((bytes * 200) / 1024 / 1024).toFixed(2)} MiB)`,
+    },
+    {
+      name: "call record: CPU per call (recording only)",
+      value: us,
+      unit: "µs/call",
+      text: `${us.toFixed(1)} µs per call`,
+    },
+  ];
+}
+
 export async function runMicro(dist: string, quick: boolean): Promise<MicroResult[]> {
   const rt = require(dist) as typeof Runtime;
   const { Simulator } = require(path.join(dist, "simulator")) as typeof Sim;
-  const out: MicroResult[] = [benchDecode(rt, quick ? 50_000 : 200_000)];
+  const out: MicroResult[] = [benchDecode(rt, quick ? 50_000 : 200_000), ...benchRecord(rt, quick ? 2000 : 10_000)];
   const sim = await Simulator.start({ durations: { 204: 0, default: 0 } });
   const client = new rt.IvrApiClient({ url: sim.wsUrl, token: sim.token, pingIntervalMs: 0 });
   const reg = new rt.SessionRegistry(client);

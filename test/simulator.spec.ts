@@ -270,6 +270,46 @@ describe("simulator: control", () => {
     assert.ok(sim.getCall(call.ivrid)?.history.some((h) => h.what === "reaccepted"));
   });
 
+  it("moves control with a reaccept from another live connection (the hijack); the old holder is refused, also when it comes back", async () => {
+    const a = await open();
+    const b = await open();
+    const call = sim.placeCall({ key: "abc" });
+    const ids = { key: "abc", ivrid: call.ivrid };
+    await a.request("ivrapi_accept", ids);
+    const applied = await a.request("ivrapi_component_apply", {
+      ...ids,
+      data: { oType: 204, mode: 0, file: ":SYN_MEDIA/hello.wav" },
+    });
+    assert.equal(applied.result, "ok");
+    // B takes it while A is still connected and its component still runs.
+    assert.equal((await b.request("ivrapi_reaccept", ids)).result, "ok");
+    assert.equal(sim.getCall(call.ivrid)?.controller, "c2");
+    assert.ok(sim.getCall(call.ivrid)?.history.some((h) => h.what === "reaccepted"));
+    // The running component's stop goes to the new holder only.
+    sim.finishComponent(call.ivrid);
+    assert.equal((await b.next("ivrapi_component_stopped")).oId, applied.oId);
+    assert.equal(
+      a.frames.some((f) => f[0] === "ivrapi_component_stopped"),
+      false,
+    );
+    for (const [name, extra] of [
+      ["ivrapi_component_apply", { data: { oType: 204 } }],
+      ["ivrapi_component_terminate", {}],
+      ["ivrapi_abort", {}],
+    ] as const) {
+      assert.equal((await a.request(name, { ...ids, ...extra })).code, "not_controller", name);
+    }
+    // The old holder on a new connection is refused as well: only a reaccept of its own would move control back.
+    await a.close();
+    const back = await open();
+    assert.equal(
+      (await back.request("ivrapi_component_apply", { ...ids, data: { oType: 204 } })).code,
+      "not_controller",
+    );
+    assert.equal(sim.getCall(call.ivrid)?.controller, "c2");
+    assert.equal((await b.request("ivrapi_component_apply", { ...ids, data: { oType: 500 } })).result, "ok");
+  });
+
   it("lets reaccept take a call nobody accepted yet", async () => {
     const a = await open();
     const call = sim.placeCall({ key: "abc" });

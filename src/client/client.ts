@@ -16,10 +16,10 @@ import { Backoff } from "./backoff";
 import { IvrApiError, maskToken } from "./errors";
 import { type Failure, missingCapabilities, socketFailure, upgradeFailure, urlProblem } from "./failure";
 import { closeSocket, coalescedSender, createSocket, keepAlive, readConnectionInfo } from "./socket";
-import type { ClientEvents, ConnectionInfo, ConnectionState } from "./types";
-import { emitFrame } from "./types";
+import type { ClientEvents, ClientObserver, ConnectionInfo, ConnectionState } from "./types";
+import { emitFrame, observeFrame } from "./types";
 
-export type { ClientEvents, ConnectionInfo, ConnectionState, StateChange } from "./types";
+export type { ClientEvents, ClientObserver, ConnectionInfo, ConnectionState, StateChange } from "./types";
 
 import { type Answer, RequestTracker } from "./requests";
 
@@ -66,6 +66,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
+  private _observer: ClientObserver | undefined;
 
   constructor(options: ClientOptionsInput, logger: Logger = silentLogger) {
     super();
@@ -84,6 +85,17 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   /** What connection_info answered on the current connection (undefined until ready). */
   get info(): ConnectionInfo | undefined {
     return this._info;
+  }
+
+  /** Who watches the traffic (the call record); see ClientObserver. Unset, the hot path pays one property read. */
+  get observer(): ClientObserver | undefined {
+    return this._observer;
+  }
+
+  set observer(o: ClientObserver | undefined) {
+    this._observer = o;
+    const answered = o?.answered?.bind(o);
+    this.requests.onAnswer = answered;
   }
 
   /** The endpoint as safe to show: the token replaced by `***`. */
@@ -143,8 +155,9 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     // Encoded before a qid is taken: a body that cannot be serialised (BigInt, a cycle) is refused here.
     const qid = this.requests.nextId();
     let text: string;
+    const body = { ...params, qid };
     try {
-      text = encode(name, { ...params, qid });
+      text = encode(name, body);
     } catch (err) {
       const why = `${name} cannot be sent: its body is not serialisable JSON (${(err as Error).message})`;
       return Promise.reject(new IvrApiError("invalid", why, { request: name }));
@@ -153,6 +166,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     // No per-frame callback: the socket was checked open above, and a write that fails closes it, which fails
     // everything in flight with connection_lost (dropped()).
     this.write(ws, text);
+    if (this._observer) this._observer.frame("out", name, body);
     return answer;
   }
 
@@ -329,6 +343,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     try {
       const frame = decode(raw, { maxFrameBytes: this.options.maxFrameBytes, resultRules: this.rules });
       if (frame.kind === "error") this.log.warn(`refused a frame from the server (${frame.code}): ${frame.message}`);
+      else if (this._observer) observeFrame(this._observer, frame);
       if (frame.kind === "result" && this.requests.settle(frame.qid, frame.request, frame.body, frame.outcome)) return;
       // ws can deliver subscribe_result and the first api_start in one read, before the handshake's promise chain
       // has made us ready: hold such events until then, or an accept would be refused as "not connected".

@@ -37,6 +37,21 @@ export interface StateChange {
   failure?: Failure;
 }
 
+/**
+ * Watches a client's traffic (the call record): set as `client.observer`. Called synchronously on the hot path, so it
+ * must be cheap, must not throw, and must not keep a body it was handed (copy what it needs, bounded).
+ */
+export interface ClientObserver {
+  /**
+   * A frame sent (`out`: the request's name, its body as sent, qid included) or received (`in`: `<request>_result`
+   * for an answer, `ivrevents.api_start`/`ivrevents.api_stop` with the notify body, `ivrapi_component_stopped`,
+   * `ivrapi_dtmf`). Other notifications and frames that could not be decoded are not passed.
+   */
+  frame(dir: "in" | "out", name: string, body: Record<string, unknown>): void;
+  /** A request got its answer (accepted or refused by the server) after `ms`. */
+  answered?(request: string, ms: number, ok: boolean): void;
+}
+
 export interface ConnectionInfo {
   site?: string;
   domain?: string;
@@ -55,6 +70,27 @@ export interface ClientEvents {
   notify: [NotifyBody];
   /** A frame we could not decode, an unknown frame, or an answer nobody waits for (late, after a timeout). */
   stray: [{ what: string; detail: DecodeError | Record<string, unknown> }];
+}
+
+/** Shows a decoded frame to an observer (see ClientObserver). */
+export function observeFrame(o: ClientObserver, frame: ServerFrame): void {
+  switch (frame.kind) {
+    case "result":
+      o.frame("in", `${frame.request}_result`, frame.body);
+      return;
+    case "api_start":
+      o.frame("in", "ivrevents.api_start", frame.notify);
+      return;
+    case "api_stop":
+      o.frame("in", "ivrevents.api_stop", frame.notify);
+      return;
+    case "component_stopped":
+      o.frame("in", "ivrapi_component_stopped", frame.body);
+      return;
+    case "dtmf":
+      o.frame("in", "ivrapi_dtmf", frame.body);
+      return;
+  }
 }
 
 /** Hands a decoded frame to the listeners; answers reach here only when nobody waits for them (late, unknown). */

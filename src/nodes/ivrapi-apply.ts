@@ -4,10 +4,8 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { type IvrMsg, ivridOf, withResult } from "./common/call-msg";
 import { ApplyConfig } from "./common/configs";
-import { FlowError } from "./common/errors";
+import { dataResolver, type Resolver } from "./common/data";
 import { attach, configure, onInput, unusable } from "./common/flow-node";
-
-type Resolver = (msg: Record<string, unknown>) => Promise<unknown>;
 
 export = (RED: NodeAPI) => {
   function IvrApplyNode(this: Node, def: NodeDef) {
@@ -17,7 +15,7 @@ export = (RED: NodeAPI) => {
     if (!cfg) return;
     let resolve: Resolver;
     try {
-      resolve = dataResolver(RED, this, cfg);
+      resolve = dataResolver(RED, this, cfg.dataType, cfg.data);
     } catch (err) {
       unusable(this, "ivrapi-apply", (err as Error).message, true);
       return;
@@ -54,7 +52,7 @@ export = (RED: NodeAPI) => {
       const wait = hub.beginWait(ivrid);
       waiting.add(wait);
       try {
-        const result = await registry.apply(ivrid, data, { busy: cfg.busy, timeoutMs });
+        const result = await registry.apply(ivrid, data, { busy: cfg.busy, timeoutMs, source: this.id });
         msg.payload = result.results;
         msg.ivr = withResult((msg.ivr ?? { ivrid }) as IvrMsg, result);
         const index = keys.indexOf(result.transferKey);
@@ -71,31 +69,3 @@ export = (RED: NodeAPI) => {
   }
   RED.nodes.registerType("ivrapi-apply", IvrApplyNode);
 };
-
-/** How this node gets its component data: fixed JSON (parsed once), a msg property, or a JSONata expression. */
-function dataResolver(RED: NodeAPI, node: Node, cfg: ApplyConfig): Resolver {
-  switch (cfg.dataType) {
-    case "json": {
-      let fixed: unknown;
-      try {
-        fixed = JSON.parse(cfg.data || "{}");
-      } catch (err) {
-        throw new Error(`data is not valid JSON: ${(err as Error).message}`);
-      }
-      // The registry's check copies the data before it adds its oId, so the parsed JSON is shared, never changed.
-      return async () => fixed;
-    }
-    case "msg":
-      return async (msg) => RED.util.getMessageProperty(msg as never, cfg.data || "payload");
-    default: {
-      const expr = RED.util.prepareJSONataExpression(cfg.data, node);
-      return (msg) =>
-        new Promise((ok, fail) => {
-          RED.util.evaluateJSONataExpression(expr, msg as never, (err, value) => {
-            if (err) fail(new FlowError("invalid", `data expression failed: ${err.message}`));
-            else ok(value);
-          });
-        });
-    }
-  }
-}

@@ -5,8 +5,12 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import { IvrApiClient } from "../client/client";
 import { urlProblem } from "../client/failure";
 import type { Logger } from "../client/options";
+import type { Failover } from "../session/failover";
 import { SessionRegistry } from "../session/registry";
+import type { CallInfo } from "../session/types";
 import { ConnectionConfig, readConfig } from "./common/configs";
+import { callRecordsFor } from "./connection/calls-route";
+import { openFailover } from "./connection/failover";
 import { ConnectionHub, type HubDeps } from "./connection/hub";
 import { advancedOptions, queueLimit, tokenMask } from "./connection/options";
 import { type DeployedConnection, registerTestRoute } from "./connection/test-route";
@@ -96,13 +100,26 @@ export = (RED: NodeAPI) => {
           log,
         );
         const maxQueue = queueLimit(RED.settings);
+        // Failover through Redis (when set): after a reconnect, a call another instance took over is not taken back.
+        let failover: Failover | undefined;
         const registry = new SessionRegistry(client, {
+          ...(cfg.redisUrl ? { mayReaccept: (call: CallInfo) => failover?.mayReaccept(call) ?? true } : {}),
           reaccept: cfg.reaccept,
           idleGuardMs: cfg.idleGuard * 1000,
           ...(maxQueue === undefined ? {} : { maxQueue }),
           ...(opts.firstOId === undefined ? {} : { firstOId: opts.firstOId }),
         });
-        return { client, registry };
+        // The call record (the "ivr calls" sidebar, /ivrapi/calls, /ivrapi/metrics) follows this client's calls.
+        const name = (def as unknown as { name?: unknown }).name;
+        callRecordsFor(RED).attach({
+          connection: this.id,
+          ...(typeof name === "string" && name !== "" ? { name } : {}),
+          secret: token,
+          client,
+          registry,
+        });
+        if (cfg.redisUrl) failover = openFailover(cfg, registry, log);
+        return { client, registry, ...(failover ? { failover } : {}) };
       },
       log,
       mask,
@@ -138,4 +155,5 @@ export = (RED: NodeAPI) => {
     credentials: { token: { type: "password" } },
   });
   registerTestRoute(RED);
+  callRecordsFor(RED);
 };

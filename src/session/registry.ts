@@ -58,6 +58,10 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private readonly idleGuardMs: number;
   private guardTimer: NodeJS.Timeout | undefined;
   private readonly unbind: () => void;
+  /** Who applied a component (ApplyOptions.source), by the registry's own copy of its data: for component_started. */
+  private readonly sources = new WeakMap<object, string>();
+  /** Errors already reported as `failed` (an apply's error reaches both its request and its caller). */
+  private readonly reported = new WeakSet<object>();
 
   constructor(
     readonly client: IvrApiClient,
@@ -69,7 +73,10 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     this.idleGuardMs = checkIdleGuard(options.idleGuardMs);
     this.components = new Components(
       {
-        applyRequest: (s, data) => this.sessionRequest(s, "ivrapi_component_apply", { data }),
+        applyRequest: (s, data) => {
+          if (this.listenerCount("component_started") > 0) this.started(s, data);
+          return this.sessionRequest(s, "ivrapi_component_apply", { data });
+        },
         terminateRequest: (s) => this.sessionRequest(s, "ivrapi_component_terminate", {}),
         isHeld: (s) => this.sessions.get(s.ivrid) === s,
         stopped: (s, result) => this.emit("component_stopped", s.call, result),
@@ -184,7 +191,11 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       await this.client.request("ivrapi_accept", { key: call.key, ivrid: call.ivrid });
     } catch (err) {
       const refusal = this.refused(call, err);
-      if (refusal) return refusal;
+      if (refusal) {
+        this.emit("accept_lost", call, refusal as { reason: string; serverCode?: string });
+        return refusal;
+      }
+      this.report(call, "ivrapi_accept", err);
       // The answer was lost, so the server may have given us control that nobody here tracks: hand it back
       // (refused harmlessly when another connection won).
       // Not when api_stop already came: the call is gone, and nothing may be sent for it any more (rule 4).
@@ -236,12 +247,31 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    * (terminate it, wait for the answer, then apply). Data is checked (numeric oType) before anything is sent.
    */
   apply(ivrid: string, data: Record<string, unknown>, options: ApplyOptions = {}): Promise<ComponentResult> {
-    // Not an async function: the hot path then costs one promise (the component's), not two.
+    // Not an async function: the hot path then costs one promise (the component's), not two (unless the call
+    // record listens for failures).
+    const call = this.sessions.get(ivrid)?.call;
     try {
-      return this.startApply(ivrid, data, options);
+      const p = this.startApply(ivrid, data, options);
+      if (call && this.listenerCount("failed") > 0) p.catch((err) => this.report(call, "ivrapi_component_apply", err));
+      return p;
     } catch (err) {
+      if (call) this.report(call, "ivrapi_component_apply", err);
       return Promise.reject(err);
     }
+  }
+
+  /** Says once that a request or an apply on a call failed (for the call record and the metrics). */
+  private report(call: CallInfo, request: string, err: unknown): void {
+    if (!(err instanceof IvrApiError) || this.reported.has(err) || this.listenerCount("failed") === 0) return;
+    this.reported.add(err);
+    this.emit("failed", call, { request, error: err });
+  }
+
+  /** An apply goes out: who asked for it, for the call record. */
+  private started(s: Session, data: ComponentData): void {
+    const source = this.sources.get(data);
+    const oId = Number(data.oId);
+    this.emit("component_started", s.call, source === undefined ? { oId, data } : { oId, data, source });
   }
 
   private startApply(ivrid: string, data: Record<string, unknown>, options: ApplyOptions): Promise<ComponentResult> {
@@ -253,7 +283,11 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     }
     // The one check of the data (key and ivrid are the session's own); its output is a fresh copy the runtime may
     // add its oId to.
-    if (fastComponentData(data)) return this.components.apply(s, { ...data }, options);
+    if (fastComponentData(data)) {
+      const copy = { ...data } as ComponentData;
+      if (options.source !== undefined) this.sources.set(copy, options.source);
+      return this.components.apply(s, copy, options);
+    }
     const checked = ComponentData.safeParse(data);
     if (!checked.success) {
       const why = checked.error.issues.map((i) => `${i.path.join(".") || "data"}: ${i.message}`).join("; ");
@@ -261,6 +295,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         ivrid,
       });
     }
+    if (options.source !== undefined) this.sources.set(checked.data, options.source);
     return this.components.apply(s, checked.data, options);
   }
 
@@ -301,6 +336,17 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     await Promise.allSettled(held.map((s) => this.abort(s.ivrid, { timeoutMs })));
   }
 
+  /**
+   * Forgets a call without sending anything for it: another instance controls it now (failover; the platform refuses
+   * our requests for it anyway). What waits on it fails with `session_ended`; `session_end` says `taken_over`.
+   */
+  relinquish(ivrid: string): boolean {
+    const s = this.sessions.get(ivrid);
+    if (!s) return false;
+    this.end(s, { reason: "taken_over" });
+    return true;
+  }
+
   /** Sends a session request with the session's key (rule 1); the one path every session request takes. */
   sessionRequest<N extends SessionRequestName>(
     s: Session | string,
@@ -324,9 +370,10 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     const body = { ...params, key: session.call.key, ivrid: session.ivrid } as unknown as RequestParams<N>;
     // The guard's clock: a call with a request in flight is not idle, and an answer restarts the clock.
     session.inFlight++;
-    const done = () => {
+    const done = (outcome: unknown) => {
       session.inFlight--;
       session.lastActive = Date.now();
+      if (outcome instanceof IvrApiError) this.report(session.call, name, outcome);
     };
     const p = this.client.request(name, body, opts);
     p.then(done, done);

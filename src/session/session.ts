@@ -136,4 +136,6 @@ export interface ApplyOptions {
   busy?: BusyPolicy;
   /** ms after which the component is terminated (0 or absent = never). */
   timeoutMs?: number;
+  /** Who applies it (a node id): the call record names it, so an editor can point at that node. */
+  source?: string;
 }

@@ -1,4 +1,5 @@
 // What the session registry hands out: a call as the flow sees it, and how a component ended.
+import type { IvrApiError } from "../client/errors";
 import type { ApiStartData, ApiStopData, ComponentData, ComponentStoppedBody, DtmfBody } from "../protocol";
 
 export const BUSY_POLICIES = ["reject", "queue", "replace"] as const;
@@ -75,4 +76,17 @@ export interface RegistryEvents {
   dtmf: [CallInfo, DtmfBody];
   /** Something the flow author may want to know but that is not an error of one request. */
   warning: [string];
+  /** A component's apply went out (queued ones when their turn comes): for the call record. */
+  component_started: [CallInfo, ComponentStart];
+  /** Another connection won the accept race, or the call was gone (a normal outcome): for the metrics. */
+  accept_lost: [CallInfo, { reason: string; serverCode?: string }];
+  /** A request or an apply on a call failed (each error once): for the call record and the metrics. */
+  failed: [CallInfo, { request: string; error: IvrApiError }];
+}
+
+export interface ComponentStart {
+  oId: number;
+  data: ComponentData;
+  /** Who asked for it (ApplyOptions.source: the id of the node that applied it), when known. */
+  source?: string;
 }

@@ -3,6 +3,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { feedDigit, finishComponent } from "./components";
 import type { Engine } from "./engine";
+import { isAsr } from "./ivr-plans";
 import type { Call, PlaceCallOptions } from "./types";
 
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -88,6 +89,16 @@ export function pressKeys(engine: Engine, ivrid: string, digits: string): void {
     }
     feedDigit(engine, call, dtmf);
   }
+}
+
+/** The caller says something: a running speech recognition hears it and ends with it as its text. */
+export function say(engine: Engine, ivrid: string, text: string): void {
+  const call = liveCall(engine, ivrid);
+  engine.note(call, "caller said", { text });
+  const comp = call.component;
+  if (!comp || !isAsr(comp.oType)) return;
+  comp.heard = text;
+  finishComponent(engine, call, "natural");
 }
 
 export function hangup(engine: Engine, ivrid: string): void {

@@ -1,6 +1,8 @@
 // What applied components do. Each oType gets a believable plan: how long it runs, which digits end it,
 // what it reports, and what it does to the call afterwards (bye, transfer and SIP rejects end it).
 import type { Engine } from "./engine";
+import { planAsr, planAttended, planCollect, planSend, planTts } from "./ivr-plans";
+import { type Data, duration, notAnswered, num, type Plan, symbols } from "./plan-kit";
 import type { Call, ComponentOutcome, EndHow, RunningComponent } from "./types";
 import { toneWav } from "./wav";
 
@@ -12,35 +14,6 @@ export const RECORD_DEFAULT_CAP_MS = 3000;
 const RECORD_FILE_MAX_SEC = 30;
 
 const UNANSWERED = new Set(["incoming", "ringing", "early"]);
-const DTMF_SYMBOLS = /[0-9*#A-D]/;
-
-interface Plan {
-  duration: number;
-  interrupt?: Set<string>;
-  maxSymbols?: number;
-  results: (how: EndHow, comp: RunningComponent) => Record<string, unknown>;
-  after?: () => void;
-}
-
-type Data = Record<string, unknown> & { oType: number };
-
-function duration(engine: Engine, oType: number | "default", fallback: number): number {
-  if (engine.opts.manual) return Number.POSITIVE_INFINITY;
-  return engine.opts.durations[oType] ?? fallback;
-}
-
-/** Accepts the platform's habit of sending numbers as strings ("10"); undefined when absent, NaN when junk. */
-function num(v: unknown): number | undefined {
-  if (v === undefined || v === null || v === "") return undefined;
-  const n = typeof v === "number" ? v : typeof v === "string" ? Number(v.trim()) : Number.NaN;
-  return Number.isFinite(n) ? n : Number.NaN;
-}
-
-/** "4, 5, 6", "#", "*#" or 5 → the set of DTMF symbols named. */
-function symbols(v: unknown): Set<string> {
-  const text = typeof v === "number" ? String(v) : typeof v === "string" ? v : "";
-  return new Set([...text.toUpperCase()].filter((ch) => DTMF_SYMBOLS.test(ch)));
-}
 
 function planFor(engine: Engine, call: Call, data: Data): Plan | string {
   const state = call.info.state;
@@ -69,18 +42,27 @@ function planFor(engine: Engine, call: Call, data: Data): Plan | string {
       return planPlayback(engine, call, data);
     case 208:
       return planRecord(engine, call, data);
+    case 206:
+      return planCollect(engine, call, data);
+    case 207:
+      return planSend(engine, call, data);
+    case 217:
+      return planAttended(engine, call, data);
+    case 222:
+    case 226:
+      return planTts(engine, call, data);
+    case 223:
+    case 227:
+      return planAsr(engine, call, data);
     default:
       return { duration: duration(engine, "default", DEFAULT_DURATIONS.default), results: () => ({}) };
   }
 }
 
-function notAnswered(state: string): string | undefined {
-  return state === "incoming" || state === "ringing" ? "call not answered: send a 202 SIP answer first" : undefined;
-}
-
 function planSipResponse(engine: Engine, call: Call, data: Data): Plan | string {
   if (call.info.state === "dialog") return "the call is already answered (state dialog): a SIP response is too late";
-  const code = num(data.code);
+  // `sipCode` is the docs' name; `code` what flows written before the catalog send.
+  const code = num(data.sipCode ?? data.code);
   if (code === undefined || !Number.isInteger(code) || code < 100 || code > 699) {
     return "SIP response needs a code between 100 and 699";
   }
@@ -140,7 +122,7 @@ function planRecord(engine: Engine, call: Call, data: Data): Plan | string {
   };
 }
 
-function writeRecording(engine: Engine, call: Call, comp: RunningComponent): string {
+export function writeRecording(engine: Engine, call: Call, comp: RunningComponent): string {
   engine.recordSeq += 1;
   const sec = Math.min(Math.max((Date.now() - comp.startedAt) / 1000, 0.2), RECORD_FILE_MAX_SEC);
   const name = `ivr_${String(engine.recordSeq).padStart(6, "0")}_${Date.now()}.wav`;
@@ -170,10 +152,12 @@ export function startComponent(engine: Engine, call: Call, data: Data): number |
     maxSymbols: failed ? 0 : (plan.maxSymbols ?? 0),
     outcome: (how): ComponentOutcome => {
       if (failed) return { transferKey: "error", results: { error: plan } };
-      return { transferKey: how === "terminated" ? "terminated" : "transfer", results: plan.results(how, comp) };
+      const key = how === "terminated" ? "terminated" : (plan.exit?.(how, comp) ?? "transfer");
+      return { transferKey: key, results: plan.results(how, comp) };
     },
   };
   if (!failed && plan.after) comp.after = plan.after;
+  if (!failed && plan.onDigit) comp.onDigit = plan.onDigit;
   call.component = comp;
   engine.note(call, "component started", { oId, oType: data.oType, data: comp.data });
   // A refused component still "runs" for a moment: its _result goes out first, then the error exit.
@@ -211,6 +195,15 @@ export function feedDigit(engine: Engine, call: Call, digit: string): void {
   if (!comp) return;
   comp.dtmfBuffer += digit;
   engine.changed(call);
+  if (comp.onDigit) {
+    const next = comp.onDigit(digit);
+    if (next && "end" in next) finishComponent(engine, call, "digit");
+    else if (next) {
+      engine.clearTimer(comp.timer);
+      comp.timer = engine.timer(next.rearmMs, () => finishComponent(engine, call, "natural"));
+    }
+    return;
+  }
   if (comp.interrupt.has(digit) || (comp.maxSymbols > 0 && comp.dtmfBuffer.length >= comp.maxSymbols)) {
     finishComponent(engine, call, "digit");
   }

@@ -2,7 +2,7 @@
 // link routes, and a small JSON control API for humans.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { DTMF_DIGITS, finishRunning, hangup, placeCall, pressKeys, SimError } from "./calls";
+import { DTMF_DIGITS, finishRunning, hangup, placeCall, pressKeys, SimError, say } from "./calls";
 import { type Engine, snapshot } from "./engine";
 import { contentTypeOf } from "./files";
 import { toneWav } from "./wav";
@@ -178,6 +178,7 @@ const PlaceCallBody = z.strictObject({
   from: z.string().optional(),
 });
 const DtmfBody = z.strictObject({ digits: z.string().regex(DTMF_DIGITS, "digits must be DTMF symbols 0-9 * # A-D") });
+const SayBody = z.strictObject({ text: z.string().trim().min(1, "text is empty").max(2000) });
 const FinishBody = z.strictObject({
   transferKey: z.string().min(1).optional(),
   results: z.record(z.string(), z.unknown()).optional(),
@@ -220,6 +221,11 @@ export function installRoutes(router: Router, engine: Engine, info: () => Record
   router.add("POST", /^\/sim\/calls\/([^/]+)\/dtmf$/, async (req, res, [ivrid = ""]) => {
     const { digits } = await readJson(req, DtmfBody);
     pressKeys(engine, ivrid, digits);
+    sendJson(res, 200, view(ivrid));
+  });
+  router.add("POST", /^\/sim\/calls\/([^/]+)\/say$/, async (req, res, [ivrid = ""]) => {
+    const { text } = await readJson(req, SayBody);
+    say(engine, ivrid, text);
     sendJson(res, 200, view(ivrid));
   });
   router.add("POST", /^\/sim\/calls\/([^/]+)\/hangup$/, async (req, res, [ivrid = ""]) => {

@@ -9,7 +9,7 @@ import type { Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { type WebSocket, WebSocketServer } from "ws";
-import { finishRunning, hangup, placeCall, pressKeys } from "./calls";
+import { finishRunning, hangup, placeCall, pressKeys, say } from "./calls";
 import { Engine, snapshot } from "./engine";
 import { createFaults } from "./faults";
 import { FileStore } from "./files";
@@ -241,8 +241,10 @@ export class Simulator extends EventEmitter {
     this.opts.log(`listening again on ${this.httpUrl}`);
   }
 
-  dropConnections(): void {
+  /** Terminates the sockets (all, or those with the given ids) without a close handshake, as a network failure would. */
+  dropConnections(ids?: readonly string[]): void {
     for (const conn of [...this.engine.conns.values()]) {
+      if (ids && !ids.includes(conn.id)) continue;
       this.engine.conns.delete(conn.id);
       conn.ws.terminate();
     }
@@ -254,6 +256,11 @@ export class Simulator extends EventEmitter {
 
   pressKeys(ivrid: string, digits: string): void {
     pressKeys(this.engine, ivrid, digits);
+  }
+
+  /** The caller speaks: a running speech recognition (223/227) ends with this text as what it recognised. */
+  say(ivrid: string, text: string): void {
+    say(this.engine, ivrid, text);
   }
 
   hangup(ivrid: string): void {

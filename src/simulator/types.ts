@@ -142,6 +142,10 @@ export interface RunningComponent extends SimComponentView {
   outcome(how: EndHow): ComponentOutcome;
   /** Effect on the call once the stopped event is out (bye, transfer, SIP reject end the call). */
   after?: (outcome: ComponentOutcome) => void;
+  /** A component with its own digit rules (206, speech recognition): end now, or wait `rearmMs` more. */
+  onDigit?: (digit: string) => { end: true } | { rearmMs: number } | undefined;
+  /** What the caller said (the softphone's "say" box), for speech recognition. */
+  heard?: string;
 }
 
 export interface Call {

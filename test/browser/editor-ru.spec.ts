@@ -134,6 +134,27 @@ describe("Node-RED editor (browser) in Russian: a call, every dialog, validation
     }, form);
   }
 
+  it("the ivr calls sidebar speaks Russian: its tab, the calls listed and a call's timeline", async () => {
+    await page.evaluate(() => (window as unknown as { RED: EditorRED }).RED.sidebar.show("ivrapi-calls"));
+    const tab = page.locator('#red-ui-sidebar .red-ui-tab[id="red-ui-tab-ivrapi-calls"]');
+    const label = ((await tab.textContent()) ?? "").trim();
+    assert.equal(label, (catalog("ru", "ivrapi-calls") as unknown as { label: string }).label);
+    read("calls sidebar tab", label);
+    // The calls placed above: the menu call (components, a key) is the older one.
+    const row = page.getByTestId("ivrapi-call").last();
+    await row.waitFor(WAIT);
+    await row.click();
+    await page.locator('[data-testid="ivrapi-entry"][data-kind="stop"]').waitFor(WAIT);
+    // Protocol values (ivrid, key, transferKey, reasons, frame names and bodies) are in <code> and <pre>.
+    const text = await page.getByTestId("ivrapi-calls").evaluate((el) => {
+      const copy = el.cloneNode(true) as HTMLElement;
+      for (const x of copy.querySelectorAll("code, pre")) x.remove();
+      return copy.textContent ?? "";
+    });
+    read("calls sidebar", text);
+    assert.match(text, /Управление получено/);
+  });
+
   it("speaks Russian in every ivrapi dialog, port label and canvas label", async () => {
     // Nodes without a name show their own label; the examples name theirs (the user's words), so add some.
     await show("ex2-tab");
@@ -166,6 +187,7 @@ describe("Node-RED editor (browser) in Russian: a call, every dialog, validation
       { id: "ru-term", type: "ivrapi-terminate", connection: conn, ...at(4) },
       { id: "ru-abort", type: "ivrapi-abort", connection: conn, ...at(5) },
       { id: "ru-file", type: "ivrapi-file", connection: conn, action: "link", ...at(6) },
+      { id: "ru-menu", type: "ivrapi-menu", connection: conn, choices: ["1", "2"], outputs: 4, ...at(7) },
     ];
     await page.evaluate((list) => {
       (window as unknown as { RED: EditorRED }).RED.view.importNodes(list, { generateIds: false });
@@ -189,7 +211,7 @@ describe("Node-RED editor (browser) in Russian: a call, every dialog, validation
     assert.deepEqual(labels["ru-bye"]?.ports, [(catalog("ru", "ivrapi-apply").outputs as Record<string, string>).any]);
 
     // Every flow node type's dialog.
-    for (const id of ["ru-start", "ru-dtmf", "ex2-sales", "ru-term", "ru-abort", "ru-file"]) {
+    for (const id of ["ru-start", "ru-dtmf", "ex2-sales", "ru-term", "ru-abort", "ru-file", "ru-menu"]) {
       await page.evaluate((i) => {
         const RED = (window as unknown as { RED: EditorRED }).RED;
         RED.editor.edit(RED.nodes.node(i));
@@ -212,7 +234,7 @@ describe("Node-RED editor (browser) in Russian: a call, every dialog, validation
     }
     const types = await page.evaluate(
       (ids) => ids.map((i) => (window as unknown as { RED: EditorRED }).RED.nodes.node(i).type),
-      ["ru-start", "ru-dtmf", "ex2-sales", "ru-term", "ru-abort", "ru-file"],
+      ["ru-start", "ru-dtmf", "ex2-sales", "ru-term", "ru-abort", "ru-file", "ru-menu"],
     );
     assert.deepEqual([...new Set(types)].sort(), [...FLOW_TYPES].sort(), "a dialog of every flow node type");
     assert.deepEqual(ed.errors, []);

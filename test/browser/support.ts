@@ -156,7 +156,7 @@ export async function deploy(page: Page): Promise<void> {
   assert.equal(await page.locator(".red-ui-notification-error").count(), 0, "an error notification after deploy");
 }
 
-/** The six node types a flow uses (the seventh, ivrapi-connection, is a config node outside the palette). */
+/** The node types a flow uses (ivrapi-connection is a config node outside the palette). */
 export const FLOW_TYPES = [
   "ivrapi-start",
   "ivrapi-apply",
@@ -164,6 +164,7 @@ export const FLOW_TYPES = [
   "ivrapi-dtmf",
   "ivrapi-file",
   "ivrapi-abort",
+  "ivrapi-menu",
 ] as const;
 
 /** What a node's editor template registers: its palette category and icon file, read from nodes/<type>.html. */

@@ -16,6 +16,13 @@ const TYPES = Object.keys(
   ].nodes,
 );
 
+/** Plugins (the "ivr calls" sidebar): catalogs and an editor template like a node's, no palette entry or help. */
+const PLUGINS = Object.keys(
+  (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { "node-red": { plugins?: object } })[
+    "node-red"
+  ].plugins ?? {},
+);
+
 type Tree = { [k: string]: string | Tree };
 
 function flat(tree: Tree, prefix = ""): Map<string, string> {
@@ -31,7 +38,7 @@ function flat(tree: Tree, prefix = ""): Map<string, string> {
 /** Every message of every node type in one language, by full key (`ivrapi-apply.label.data`). */
 function messages(lang: string): Map<string, string> {
   const all = new Map<string, string>();
-  for (const t of TYPES) {
+  for (const t of [...TYPES, ...PLUGINS]) {
     const tree = JSON.parse(fs.readFileSync(path.join(ROOT, "locales", lang, `${t}.json`), "utf8")) as Tree;
     assert.deepEqual(Object.keys(tree), [t], `${lang}/${t}.json holds one namespace, named after the type`);
     for (const [k, v] of flat(tree)) all.set(k, v);
@@ -109,7 +116,7 @@ describe("message catalogs (en-US and ru)", () => {
 
   it("have every key the editor templates name, including those built from a value", () => {
     const named = new Set<string>();
-    for (const t of TYPES) {
+    for (const t of [...TYPES, ...PLUGINS]) {
       const html = fs.readFileSync(path.join(ROOT, "nodes", `${t}.html`), "utf8");
       for (const m of html.matchAll(/data-i18n="(?:\[[a-z]+\])?([\w.-]+)"/g)) named.add(m[1] as string);
       for (const m of html.matchAll(/_\(\s*"([\w.-]+)"/g)) named.add(m[1] as string);
@@ -122,6 +129,7 @@ describe("message catalogs (en-US and ru)", () => {
     for (const m of ["any", "idle", "component"]) named.add(`ivrapi-dtmf.mode.${m}`);
     for (const a of ["temp", "static", "link"]) named.add(`ivrapi-file.short.${a}`).add(`ivrapi-file.action.${a}`);
     for (const t of TYPES) named.add(`${t}.paletteLabel`);
+    for (const w of ["hangup", "sip", "transfer", "play", "record", "other"]) named.add(`ivrapi-calls.what.${w}`);
     for (const c of ["connectionMissing", "connectionInvalid"]) named.add(`ivrapi-connection.errors.${c}`);
     for (const c of ["json", "jsonAt", "jsonata", "jsonataAt"]) named.add(`ivrapi-apply.errors.${c}`);
     assert.ok(named.size > 60, `${named.size} keys found`);
@@ -176,7 +184,7 @@ describe("message catalogs (en-US and ru)", () => {
       [
         ...["URL", "JSON", "JSONata", "SIP", "DTMF", "IVR", "API", "TLS", "HTTP", "HTTPS", "WebSocket", "Token"],
         ...["Catch", "Node", "RED", "ws", "wss", "http", "https", "transferKey", "oType", "msg", "ivr", "reaccept"],
-        ...["payload", "ivrFile", "busy", "true"],
+        ...["payload", "ivrFile", "busy", "true", "Redis"],
       ].map((w) => w.toLowerCase()),
     );
     for (const t of TYPES) {

@@ -8,6 +8,7 @@ import applyNode from "../../src/nodes/ivrapi-apply";
 import connectionNode from "../../src/nodes/ivrapi-connection";
 import dtmfNode from "../../src/nodes/ivrapi-dtmf";
 import fileNode from "../../src/nodes/ivrapi-file";
+import menuNode from "../../src/nodes/ivrapi-menu";
 import startNode from "../../src/nodes/ivrapi-start";
 import terminateNode from "../../src/nodes/ivrapi-terminate";
 import { Simulator } from "../../src/simulator";
@@ -15,7 +16,7 @@ import { Simulator } from "../../src/simulator";
 helper.init(require.resolve("node-red"));
 
 export { helper };
-export const ALL_NODES = [connectionNode, startNode, applyNode, terminateNode, dtmfNode, fileNode, abortNode];
+export const ALL_NODES = [connectionNode, startNode, applyNode, terminateNode, dtmfNode, fileNode, abortNode, menuNode];
 
 /** Fast reconnects and no keep-alive timers: the tests wait on events, and a reconnect should not take a second. */
 export const CLIENT_SETTINGS = {

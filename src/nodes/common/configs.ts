@@ -76,6 +76,46 @@ export const ApplyConfig = z.object({
 });
 export type ApplyConfig = z.output<typeof ApplyConfig>;
 
+export const MENU_DEFAULTS = {
+  prompt: '{"oType":204,"mode":0,"file":":SYN_MEDIA/menu.wav"}',
+  promptType: "json",
+  choices: ["1", "2"],
+  maxDigits: 1,
+  timeout: 5,
+  interDigitTimeout: 3,
+  terminator: "#",
+  retries: 2,
+  retryPrompt: "",
+  retryPromptType: "json",
+  noMatchPrompt: "",
+  noMatchPromptType: "json",
+  bargeIn: true,
+  busy: "reject",
+};
+const MENU_SECONDS = z.number().min(0.1, "must be at least 0.1 s").max(3600, "must be at most 3600 s");
+export const MenuConfig = z.object({
+  name: text,
+  prompt: text.pipe(z.string().trim().min(1, "the prompt is empty")),
+  promptType: typed(APPLY_DATA_TYPES, "json"),
+  choices: z
+    .array(
+      z.preprocess((v) => String(v ?? "").trim(), z.string().regex(/^[0-9*#A-D]+$/, "a choice must be DTMF digits")),
+    )
+    .min(1, "the menu has no choice"),
+  maxDigits: num(MENU_DEFAULTS.maxDigits, 1).pipe(z.number().int().max(32)),
+  timeout: num(MENU_DEFAULTS.timeout, 0).pipe(MENU_SECONDS),
+  interDigitTimeout: num(MENU_DEFAULTS.interDigitTimeout, 0).pipe(MENU_SECONDS),
+  terminator: text.pipe(z.string().regex(/^[0-9*#A-D]?$/, "the terminator is one DTMF symbol or none")),
+  retries: num(MENU_DEFAULTS.retries, 0).pipe(z.number().int().max(10)),
+  retryPrompt: text,
+  retryPromptType: typed(APPLY_DATA_TYPES, "json"),
+  noMatchPrompt: text,
+  noMatchPromptType: typed(APPLY_DATA_TYPES, "json"),
+  bargeIn: flag(true),
+  busy: typed(BUSY_POLICIES, "reject"),
+});
+export type MenuConfig = z.output<typeof MenuConfig>;
+
 export const DTMF_MODES = ["any", "idle", "component"] as const;
 /** `key`: only calls with this api_start key ("" = any), so that flows for different keys do not see each other's digits. */
 export const DtmfConfig = z.object({ name: text, mode: typed(DTMF_MODES, "any"), key: text });
@@ -140,6 +180,7 @@ export const MIGRATIONS: Record<string, readonly Migration[]> = {
     }),
   ],
   "ivrapi-abort": [withDefaults({})],
+  "ivrapi-menu": [withDefaults(MENU_DEFAULTS)],
 };
 
 /** Each type's current config version: the length of its migration chain (the editor saves the same number). */

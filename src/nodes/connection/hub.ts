@@ -7,6 +7,7 @@ import { EventEmitter } from "node:events";
 import type { IvrApiClient, StateChange } from "../../client/client";
 import type { Logger } from "../../client/options";
 import type { DtmfBody } from "../../protocol";
+import type { Failover } from "../../session/failover";
 import type { SessionRegistry } from "../../session/registry";
 import type { CallInfo, ComponentResult, ResumeInfo, SessionEnd } from "../../session/types";
 import { FlowError } from "../common/errors";
@@ -30,10 +31,17 @@ export interface HubDeps {
    * Builds the client and its registry (settings already checked), or throws a readable error. `firstOId`: the
    * registry's first oId (above those of a registry whose calls it takes over).
    */
-  open(opts?: { firstOId?: number }): { client: IvrApiClient; registry: SessionRegistry };
+  open(opts?: { firstOId?: number }): Opened;
   log: Logger;
   /** Masks the token out of a text. */
   mask(text: string): string;
+}
+
+/** What a connection opens: its client and registry, and the failover coordinator when Redis is set. */
+export interface Opened {
+  client: IvrApiClient;
+  registry: SessionRegistry;
+  failover?: Failover;
 }
 
 /** How long a closing connection waits for the abort answers of the calls it still holds. */
@@ -55,7 +63,7 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
   private starts: StartClaim[] = [];
   /** ivrid → id of the ivr start node that holds it: survives a partial redeploy of that node (same id). */
   private readonly owners = new Owners();
-  private current: { client: IvrApiClient; registry: SessionRegistry; unbind: () => void } | undefined;
+  private current: (Opened & { unbind: () => void }) | undefined;
   private invalid: string | undefined;
   private closing: Promise<void> | undefined;
   /** Ids of the ivr start nodes that ever registered, and those that registered again since the last deploy. */
@@ -215,9 +223,11 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
     }));
     if (!this.current && this.invalid === undefined) this.openClient(from.registry.nextOId);
     const registry = this.current?.registry;
+    from.failover?.stop();
     const retire = async () => {
       from.unbind();
       from.registry.dispose();
+      await from.failover?.close();
       await from.client.close();
     };
     if (!registry) {
@@ -246,7 +256,7 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
   }
 
   private openClient(firstOId?: number): void {
-    let opened: { client: IvrApiClient; registry: SessionRegistry };
+    let opened: Opened;
     try {
       opened = this.deps.open(firstOId === undefined ? {} : { firstOId });
     } catch (err) {
@@ -255,7 +265,7 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
       this.emit("link", this.link);
       return;
     }
-    const { client, registry } = opened;
+    const { client, registry, failover } = opened;
     const onState = (c: StateChange) => {
       if (c.error) this.deps.log.debug(`connection ${c.state}: ${this.deps.mask(c.error)}`);
       this.emit("link", this.link);
@@ -295,7 +305,17 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
       client.off("stray", onStray);
       // The registry's own listeners go with registry.dispose().
     };
-    this.current = { client, registry, unbind };
+    this.current = { ...opened, unbind };
+    // Failover: only calls an ivr start node here would take are taken over; that node is their owner (resumed output).
+    failover?.start({
+      canTake: (call) => pickStart(this.starts, call) !== undefined,
+      claim: (call) => {
+        const claim = pickStart(this.starts, call);
+        if (claim) this.owners.set(call.ivrid, claim.id);
+        return claim !== undefined;
+      },
+      unclaim: (call) => this.owners.delete(call.ivrid),
+    });
     client.start();
     this.emit("link", this.link);
   }
@@ -337,9 +357,11 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
     this.closing = (async () => {
       // Nobody will drive the calls this connection holds any more: hand them back to their scripts rather
       // than leave the callers in silence (bounded, so a dead socket cannot stall a deploy).
+      cur.failover?.stop();
       await cur.registry.releaseAll(RELEASE_TIMEOUT_MS);
       cur.unbind();
       cur.registry.dispose();
+      await cur.failover?.close();
       await cur.client.close();
     })().finally(() => {
       this.closing = undefined;

@@ -60,9 +60,9 @@ export function describeComponent(data) {
     case 201:
       return "hanging up";
     case 202: {
-      const code = Number(d.code);
-      const phrase = d.phrase ?? SIP_PHRASES[code];
-      return `SIP ${d.code ?? "?"}${phrase ? ` ${phrase}` : ""}`;
+      const raw = d.sipCode ?? d.code;
+      const phrase = d.phrase ?? SIP_PHRASES[Number(raw)];
+      return `SIP ${raw ?? "?"}${phrase ? ` ${phrase}` : ""}`;
     }
     case 203:
       return `transferring to ${d.number ?? "?"}`;
@@ -77,6 +77,28 @@ export function describeComponent(data) {
       if (d.recTimeSec !== undefined && d.recTimeSec !== "") parts.push(`up to ${d.recTimeSec} s`);
       return `recording${parts.length ? ` (${parts.join(", ")})` : ""}`;
     }
+    case 206: {
+      const parts = [];
+      if (d.maxSymbolCount !== undefined && d.maxSymbolCount !== "" && Number(d.maxSymbolCount) > 0)
+        parts.push(`up to ${d.maxSymbolCount} digits`);
+      if (d.interruptSymbols) parts.push(`ends with ${d.interruptSymbols}`);
+      parts.push(`first digit within ${d.timeoutSec ?? 10} s`, `${d.symbolTimeoutSec ?? 5} s between digits`);
+      return `collecting digits (${parts.join(", ")}): press keys`;
+    }
+    case 207: {
+      const how = { 1: "RFC 2833", 2: "SIP INFO", 3: "in-band" }[Number(d.proto ?? 1)] ?? `proto ${d.proto}`;
+      return `sending digits ${d.dtmf ?? "?"} (${how})`;
+    }
+    case 217:
+      return `attended transfer: caller (leg A) on hold, calling ${d.number ?? "?"} (leg B)`;
+    case 222:
+    case 226: {
+      const text = typeof d.text === "string" ? d.text : compact(d.text);
+      return Number(d.mode) === 1 ? `saving speech to a file: “${text}”` : `speaking: “${text}”`;
+    }
+    case 223:
+    case 227:
+      return `listening (speech recognition${d.lang ? `, ${d.lang}` : ""}): type in “Say” or press keys`;
     default:
       return `component oType ${d.oType ?? "?"}`;
   }
@@ -116,6 +138,12 @@ export function historyRow(call, entry, started) {
   } else if (entry.what === "nobody accepted") {
     const s = Math.round((d.waitedMs ?? 0) / 1000);
     body = [h("strong", null, `nobody accepted key ${d.key}`), ` within ${s} s`];
+  } else if (entry.what === "digits sent") {
+    body = ["digits sent: ", h("strong", null, d.dtmf), ` (${d.proto})`];
+  } else if (entry.what === "legs joined") {
+    body = [`legs joined: caller ${d.a} (leg A) ⇄ ${d.b} (leg B)`];
+  } else if (entry.what === "caller said") {
+    body = ["caller said ", h("strong", null, `“${d.text}”`)];
   } else if (entry.what === "rejected") {
     body = [`rejected with SIP ${d.code}${d.phrase ? ` ${d.phrase}` : ""}`];
   } else {

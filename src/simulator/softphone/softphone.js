@@ -36,7 +36,7 @@ function noTaker(call) {
     return `No IVR app is connected and subscribed: nobody received this call (key "${key}"). Start Node-RED with its flows deployed, or your own app, then call again.`;
   }
   if (call.history.some((e) => e.what === "nobody accepted")) {
-    return `No IVR app accepted key "${key}" in time: no flow takes this key (an ivr start node filtering on it, connected to this simulator). The examples' keys are greeting, menu, voicemail, prompt, agent, answer and errors.`;
+    return `No IVR app accepted key "${key}" in time: no flow takes this key (an ivr start node filtering on it, connected to this simulator). The examples' keys are greeting, menu, voicemail, prompt, agent, answer, errors and ivrmenu.`;
   }
   return undefined;
 }
@@ -105,6 +105,7 @@ function renderSelected() {
   const live = call && call.phase !== PHASES.ended;
   for (const key of document.querySelectorAll(".key")) key.disabled = !live;
   $("hangup").disabled = !live;
+  $("say-button").disabled = !live;
   if (!call) {
     $("s-who").textContent = "No call selected";
     $("s-phase").textContent = "";
@@ -351,6 +352,19 @@ function press(digit) {
   });
 }
 
+async function sayText(event) {
+  event.preventDefault();
+  const ivrid = state.selected;
+  const text = $("say-text").value.trim();
+  if (!ivrid || text === "") return;
+  try {
+    await api("POST", `/sim/calls/${encodeURIComponent(ivrid)}/say`, { text });
+    $("say-text").value = "";
+  } catch (err) {
+    showError(`Could not say it: ${err.message}`);
+  }
+}
+
 async function hangup() {
   const ivrid = state.selected;
   if (!ivrid) return;
@@ -420,6 +434,7 @@ function init() {
   });
   for (const key of document.querySelectorAll(".key")) key.addEventListener("click", () => press(key.dataset.key));
   $("hangup").addEventListener("click", hangup);
+  $("say-form").addEventListener("submit", sayText);
   $("error-close").addEventListener("click", clearError);
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;

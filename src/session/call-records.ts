@@ -1,0 +1,308 @@
+// The records of the calls a process controls (live ones and the last N ended), and the metrics they add up to. Fed
+// by each connection's registry events and a frame observer on its client (attach). Memory stays bounded: N ended
+// records, each with a bounded timeline and bounded frames; the maps that place answers and stop events are capped.
+import { EventEmitter } from "node:events";
+import type { IvrApiClient, StateChange } from "../client/client";
+import type { IvrApiError } from "../client/errors";
+import type { DtmfBody } from "../protocol";
+import { Metrics } from "./metrics";
+import { type CallDetail, CallRecord, type CallSummary } from "./record";
+import type { SessionRegistry } from "./registry";
+import type { CallInfo, ComponentResult, ComponentStart, ResumeInfo, SessionEnd } from "./types";
+
+export interface CallRecordsOptions {
+  /** Ended calls kept (default 200; 0 = none). */
+  recent?: number;
+  /** Timeline entries kept per call (default 100, at least 2). */
+  entriesPerCall?: number;
+  /** Frames kept per call (default 40; 0 = none). */
+  framesPerCall?: number;
+}
+
+export const DEFAULT_RECENT_CALLS = 200;
+const DEFAULT_ENTRIES = 100;
+const DEFAULT_FRAMES = 40;
+/** qid → call and oId → call per connection: answers and stop events find their call (capped, oldest out). */
+const INDEX_CAP = 4096;
+/** Frames of calls not held yet (api_start, the accept and its answer), by ivrid: kept as references, few. */
+const EARLY_CALLS = 256;
+const EARLY_FRAMES = 4;
+
+export interface AttachOptions {
+  /** The connection's id (its node id) and name. */
+  connection: string;
+  name?: string;
+  /** The token: masked out of everything recorded. */
+  secret?: string;
+  client: IvrApiClient;
+  registry: SessionRegistry;
+}
+
+interface EarlyFrame {
+  t: number;
+  dir: "in" | "out";
+  name: string;
+  body: Record<string, unknown>;
+}
+
+export class CallRecords extends EventEmitter<{ changed: [CallSummary] }> {
+  readonly metrics = new Metrics();
+  private readonly byIvrid = new Map<string, CallRecord>();
+  private readonly recent: CallRecord[] = [];
+  private liveCount = 0;
+  private recentMax: number;
+  private entries: number;
+  private frames: number;
+
+  constructor(options: CallRecordsOptions = {}) {
+    super();
+    this.setMaxListeners(0);
+    this.recentMax = DEFAULT_RECENT_CALLS;
+    this.entries = DEFAULT_ENTRIES;
+    this.frames = DEFAULT_FRAMES;
+    this.configure(options);
+  }
+
+  /** Changes the limits (settings.js `ivrapiCalls`); records made before keep theirs. */
+  configure(o: CallRecordsOptions): void {
+    this.recentMax = count(o.recent, this.recentMax, 0);
+    this.entries = count(o.entriesPerCall, this.entries, 2);
+    this.frames = count(o.framesPerCall, this.frames, 0);
+    this.trim();
+  }
+
+  get active(): number {
+    return this.liveCount;
+  }
+
+  /** Live calls first (newest first), then ended ones (newest first). */
+  list(): CallSummary[] {
+    const live: CallSummary[] = [];
+    for (const r of this.byIvrid.values()) if (r.live) live.push(r.summary());
+    live.sort((a, b) => b.startedAt - a.startedAt);
+    const ended: CallSummary[] = [];
+    for (let i = this.recent.length - 1; i >= 0; i--) ended.push((this.recent[i] as CallRecord).summary());
+    return [...live, ...ended];
+  }
+
+  get(ivrid: string): CallDetail | undefined {
+    return this.byIvrid.get(ivrid)?.detail();
+  }
+
+  /** The metrics in Prometheus text format 0.0.4. */
+  metricsText(): string {
+    return this.metrics.render(this.liveCount);
+  }
+
+  /**
+   * Records the calls of one connection's client and registry, from now on, until the client is closed (or the
+   * returned function is called).
+   */
+  attach(o: AttachOptions): () => void {
+    const { client, registry } = o;
+    const qids = new Map<unknown, string>();
+    const oIds = new Map<string, string>();
+    const early = new Map<string, EarlyFrame[]>();
+    let everReady = client.state === "ready";
+    const m = this.metrics;
+
+    const route = (t: number, dir: "in" | "out", name: string, body: Record<string, unknown>, ivrid: string) => {
+      const rec = this.byIvrid.get(ivrid);
+      if (rec) {
+        rec.frame(t, dir, name, body);
+        return;
+      }
+      // Not held (yet): the frames that lead to an accept are kept by reference, for the record to copy if it comes.
+      if (name === "ivrevents.api_stop") {
+        early.delete(ivrid);
+        return;
+      }
+      let list = early.get(ivrid);
+      if (!list) {
+        if (early.size >= EARLY_CALLS) early.delete(early.keys().next().value as string);
+        list = [];
+        early.set(ivrid, list);
+      }
+      if (list.length < EARLY_FRAMES) list.push({ t, dir, name, body });
+    };
+
+    client.observer = {
+      frame: (dir, name, body) => {
+        const t = Date.now();
+        if (dir === "out") {
+          m.framesOut++;
+          const ivrid = body.ivrid;
+          if (typeof ivrid !== "string") return;
+          capSet(qids, body.qid, ivrid);
+          if (name === "ivrapi_component_apply") {
+            const oId = (body.data as { oId?: unknown } | undefined)?.oId;
+            if (oId !== undefined) capSet(oIds, String(oId), ivrid);
+          }
+          route(t, dir, name, body, ivrid);
+          return;
+        }
+        m.framesIn++;
+        let ivrid: unknown;
+        if (name.endsWith("_result")) {
+          ivrid = qids.get(body.qid);
+          qids.delete(body.qid);
+        } else if (name === "ivrapi_component_stopped") {
+          ivrid = body.ivrid ?? oIds.get(String(body.oId));
+          if (body.oId !== undefined) oIds.delete(String(body.oId));
+        } else if (name === "ivrapi_dtmf") ivrid = body.ivrid;
+        else ivrid = (body.data as { ivrid?: unknown } | undefined)?.ivrid;
+        if (typeof ivrid === "string") route(t, dir, name, body, ivrid);
+      },
+      answered: (request, ms) => m.request(request, ms / 1000),
+    };
+
+    const mine = (ivrid: string) => {
+      const r = this.byIvrid.get(ivrid);
+      return r?.live && r.owner === registry ? r : undefined;
+    };
+    const onStart = (call: CallInfo) => {
+      const t = Date.now();
+      const held = this.byIvrid.get(call.ivrid);
+      if (held?.live) {
+        // A changed connection took the call over (ivrapi_reaccept on its new socket): the same record goes on.
+        held.owner = registry;
+        held.connection = o.connection;
+        held.connectionName = o.name;
+        held.note({ t, kind: "reaccept", why: "deploy" });
+        this.changed(held);
+        return;
+      }
+      if (held) this.forget(held);
+      const rec = new CallRecord(
+        call.ivrid,
+        call.key,
+        o.connection,
+        o.name,
+        registry,
+        t,
+        call.state,
+        typeof call.start.componentname === "string" ? call.start.componentname : undefined,
+        { entries: this.entries, frames: this.frames },
+        o.secret,
+      );
+      rec.accepted(t, call.paramsRaw);
+      for (const f of early.get(call.ivrid) ?? []) rec.frame(f.t, f.dir, f.name, f.body);
+      early.delete(call.ivrid);
+      this.byIvrid.set(call.ivrid, rec);
+      this.liveCount++;
+      m.accepted++;
+      this.changed(rec);
+    };
+    const onEnd = (call: CallInfo, end: SessionEnd) => {
+      const rec = mine(call.ivrid);
+      if (!rec) return;
+      rec.ended(Date.now(), end.reason);
+      this.liveCount--;
+      m.callEnded(end.reason);
+      this.recent.push(rec);
+      this.trim();
+      this.changed(rec);
+    };
+    const onComponent = (call: CallInfo, c: ComponentStart) => {
+      const rec = mine(call.ivrid);
+      if (!rec) return;
+      rec.componentStarted(Date.now(), c.oId, c.data, c.source);
+      this.changed(rec);
+    };
+    const onStopped = (call: CallInfo, r: ComponentResult) => {
+      m.component(r.data.oType, r.transferKey);
+      const rec = mine(call.ivrid);
+      if (!rec) return;
+      rec.componentStopped(Date.now(), r.oId, r.data, r.transferKey, r.results, r.timedOut);
+      this.changed(rec);
+    };
+    const onDtmf = (call: CallInfo, b: DtmfBody) => {
+      m.dtmf++;
+      const rec = mine(call.ivrid);
+      if (!rec) return;
+      rec.dtmf(Date.now(), String(b.dtmf ?? ""));
+      this.changed(rec);
+    };
+    const onReaccepted = (call: CallInfo) => {
+      const rec = mine(call.ivrid);
+      if (!rec) return;
+      rec.note({ t: Date.now(), kind: "reaccept", why: "reconnect" });
+      this.changed(rec);
+    };
+    const onResumed = (call: CallInfo, info: ResumeInfo) => {
+      const rec = mine(call.ivrid);
+      if (!rec) return;
+      const e = { t: Date.now(), kind: "resumed" as const, why: info.why };
+      rec.note(info.lastTransferKey === undefined ? e : { ...e, lastTransferKey: info.lastTransferKey });
+      this.changed(rec);
+    };
+    const onFailed = (call: CallInfo, f: { request: string; error: IvrApiError }) => {
+      m.error(f.error.code);
+      const rec = this.byIvrid.get(call.ivrid);
+      // Waiters failing because the call ended say nothing the stop entry does not.
+      if (!rec || rec.owner !== registry || (!rec.live && f.error.code === "session_ended")) return;
+      rec.failed(Date.now(), f.request, f.error.code, f.error.message, f.error.details.serverCode);
+      this.changed(rec);
+    };
+    const onLost = () => {
+      m.acceptLost++;
+    };
+    const onState = (c: StateChange) => {
+      // A closed client is done for good: nothing of the record stays on it (or on its registry).
+      if (c.state === "closed") detach();
+      if (c.state !== "ready") return;
+      if (everReady) m.reconnects++;
+      everReady = true;
+    };
+    registry.on("session_start", onStart);
+    registry.on("session_end", onEnd);
+    registry.on("component_started", onComponent);
+    registry.on("component_stopped", onStopped);
+    registry.on("dtmf", onDtmf);
+    registry.on("reaccepted", onReaccepted);
+    registry.on("resumed", onResumed);
+    registry.on("failed", onFailed);
+    registry.on("accept_lost", onLost);
+    client.on("state", onState);
+    const detach = () => {
+      registry.off("session_start", onStart);
+      registry.off("session_end", onEnd);
+      registry.off("component_started", onComponent);
+      registry.off("component_stopped", onStopped);
+      registry.off("dtmf", onDtmf);
+      registry.off("reaccepted", onReaccepted);
+      registry.off("resumed", onResumed);
+      registry.off("failed", onFailed);
+      registry.off("accept_lost", onLost);
+      client.off("state", onState);
+      client.observer = undefined;
+    };
+    return detach;
+  }
+
+  private changed(rec: CallRecord): void {
+    if (this.listenerCount("changed") > 0) this.emit("changed", rec.summary());
+  }
+
+  /** Keeps the last recentMax ended records. */
+  private trim(): void {
+    while (this.recent.length > this.recentMax) this.forget(this.recent.shift() as CallRecord);
+  }
+
+  private forget(rec: CallRecord): void {
+    if (this.byIvrid.get(rec.ivrid) === rec) this.byIvrid.delete(rec.ivrid);
+    const i = this.recent.indexOf(rec);
+    if (i >= 0) this.recent.splice(i, 1);
+  }
+}
+
+function count(v: unknown, fallback: number, min: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= min ? n : fallback;
+}
+
+function capSet<K, V>(m: Map<K, V>, k: K, v: V): void {
+  if (m.size >= INDEX_CAP) m.delete(m.keys().next().value as K);
+  m.set(k, v);
+}

@@ -1,0 +1,290 @@
+// One call's record: what happened to it (a bounded timeline) and the frames exchanged for it (bounded, masked), for
+// an integrator asking "why did this caller hear silence?". Fed by CallRecords (call-records.ts); no Node-RED here.
+import { CLIP, type ClipLimits, clip, clipText } from "./clip";
+import { type ComponentSummary, summarizeComponent } from "./summary";
+
+/** Limits of one record. */
+export interface RecordLimits {
+  /** Timeline entries kept per call (the first, the accept, always; then the newest). */
+  entries: number;
+  /** Frames kept per call, the newest (0 = none). */
+  frames: number;
+}
+
+interface Entry {
+  /** When (ms epoch). */
+  t: number;
+}
+
+export interface AcceptEntry extends Entry {
+  kind: "accept";
+  state?: string;
+  /** api_start's params text, cut short. */
+  params: string;
+}
+
+export interface ComponentEntry extends Entry {
+  kind: "component";
+  oId: number | string;
+  oType: number;
+  summary: ComponentSummary;
+  /** The id of the node that applied it, when the runtime knows it. */
+  source?: string;
+  /** When it ended (ms epoch), its exit, results and how long it ran. */
+  end?: number;
+  transferKey?: string;
+  results?: unknown;
+  durationMs?: number;
+  timedOut?: boolean;
+  /** It never ran or its end was never reported: the error code (see the error entry beside it). */
+  error?: string;
+}
+
+export interface DtmfEntry extends Entry {
+  kind: "dtmf";
+  digit: string;
+}
+
+export interface ErrorEntry extends Entry {
+  kind: "error";
+  code: string;
+  request: string;
+  /** The error's text, token masked, cut short. */
+  message: string;
+  serverCode?: string;
+}
+
+export interface ReacceptEntry extends Entry {
+  kind: "reaccept";
+  /** `reconnect` (the socket came back) or `deploy` (a changed connection took the call over). */
+  why: string;
+}
+
+export interface ResumedEntry extends Entry {
+  kind: "resumed";
+  why: string;
+  lastTransferKey?: string;
+}
+
+export interface StopEntry extends Entry {
+  kind: "stop";
+  reason: string;
+}
+
+export type TimelineEntry =
+  | AcceptEntry
+  | ComponentEntry
+  | DtmfEntry
+  | ErrorEntry
+  | ReacceptEntry
+  | ResumedEntry
+  | StopEntry;
+
+export interface FrameEntry {
+  t: number;
+  dir: "in" | "out";
+  name: string;
+  /** A bounded copy (see clip.ts), token masked. */
+  body: unknown;
+}
+
+/** A call in the list: who, where, since when, what runs now. */
+export interface CallSummary {
+  ivrid: string;
+  key: string;
+  connection: string;
+  connectionName?: string;
+  live: boolean;
+  startedAt: number;
+  endedAt?: number;
+  reason?: string;
+  state?: string;
+  componentname?: string;
+  /** The component running now. */
+  running?: { oType: number; summary: ComponentSummary; since: number };
+  lastTransferKey?: string;
+  components: number;
+  /** The last keys pressed (up to 32). */
+  digits: string;
+  errors: number;
+}
+
+export interface CallDetail extends CallSummary {
+  timeline: TimelineEntry[];
+  /** Timeline entries dropped to keep the record bounded (the oldest after the accept). */
+  entriesDropped: number;
+  frames: FrameEntry[];
+  framesDropped: number;
+}
+
+/** Bounds of what one frame keeps: frames are the biggest part of a record. */
+const FRAME_CLIP: ClipLimits = { ...CLIP, depth: 3, keys: 12, items: 6, chars: 160 };
+const PARAMS_CHARS = 400;
+const MESSAGE_CHARS = 300;
+const DIGITS_KEPT = 32;
+
+export class CallRecord {
+  live = true;
+  endedAt: number | undefined;
+  reason: string | undefined;
+  readonly timeline: TimelineEntry[] = [];
+  entriesDropped = 0;
+  readonly frames: FrameEntry[] = [];
+  framesDropped = 0;
+  /** The component running now. */
+  open: ComponentEntry | undefined;
+  components = 0;
+  errors = 0;
+  digits = "";
+  lastTransferKey: string | undefined;
+
+  constructor(
+    readonly ivrid: string,
+    readonly key: string,
+    /** The connection (node id) that holds it, its name, and the registry object that feeds it. */
+    public connection: string,
+    public connectionName: string | undefined,
+    public owner: object,
+    readonly startedAt: number,
+    readonly state: string | undefined,
+    readonly componentname: string | undefined,
+    private readonly limits: RecordLimits,
+    private readonly secret: string | undefined,
+  ) {}
+
+  accepted(t: number, paramsRaw: string): void {
+    const e: AcceptEntry = { t, kind: "accept", params: clipText(paramsRaw, this.secret, PARAMS_CHARS) };
+    if (this.state !== undefined) e.state = this.state;
+    this.add(e);
+  }
+
+  componentStarted(t: number, oId: number | string, data: Record<string, unknown>, source?: string): ComponentEntry {
+    const e: ComponentEntry = {
+      t,
+      kind: "component",
+      oId,
+      oType: Number(data.oType),
+      summary: summarizeComponent(data),
+    };
+    if (source !== undefined) e.source = source;
+    this.open = e;
+    this.components++;
+    this.add(e);
+    return e;
+  }
+
+  componentStopped(
+    t: number,
+    oId: number | string,
+    data: Record<string, unknown>,
+    transferKey: string,
+    results: Record<string, unknown>,
+    timedOut: boolean,
+  ): void {
+    // A component started before this record (taken over after a deploy) gets its entry now.
+    const e = this.component(oId) ?? this.componentStarted(t, oId, data);
+    e.end = t;
+    e.transferKey = clipText(transferKey, this.secret, 64);
+    e.durationMs = t - e.t;
+    if (timedOut) e.timedOut = true;
+    for (const _ in results) {
+      e.results = clip(results, this.secret);
+      break;
+    }
+    if (this.open === e) this.open = undefined;
+    this.lastTransferKey = e.transferKey;
+  }
+
+  dtmf(t: number, digit: string): void {
+    const d = clipText(digit, this.secret, 16);
+    this.digits = (this.digits + d).slice(-DIGITS_KEPT);
+    this.add({ t, kind: "dtmf", digit: d });
+  }
+
+  failed(t: number, request: string, code: string, message: string, serverCode?: string): void {
+    const e: ErrorEntry = { t, kind: "error", code, request, message: clipText(message, this.secret, MESSAGE_CHARS) };
+    if (serverCode !== undefined) e.serverCode = clipText(serverCode, this.secret, 64);
+    this.errors++;
+    // The server refused the apply, or the component ended unseen: the component entry says so too.
+    const o = this.open;
+    if (request === "ivrapi_component_apply" && o && (code === "rejected" || code === "component_lost")) {
+      o.end = t;
+      o.durationMs = t - o.t;
+      o.error = code;
+      this.open = undefined;
+    }
+    this.add(e);
+  }
+
+  note(e: ReacceptEntry | ResumedEntry): void {
+    this.add(e);
+  }
+
+  ended(t: number, reason: string): void {
+    this.live = false;
+    this.endedAt = t;
+    this.reason = reason;
+    this.add({ t, kind: "stop", reason });
+  }
+
+  /** A frame of this call; the body is copied, bounded (the caller's object is not kept). */
+  frame(t: number, dir: "in" | "out", name: string, body: Record<string, unknown>): void {
+    if (this.limits.frames <= 0) return;
+    if (this.frames.length >= this.limits.frames) {
+      this.frames.shift();
+      this.framesDropped++;
+    }
+    this.frames.push({ t, dir, name, body: clip(body, this.secret, FRAME_CLIP) });
+  }
+
+  summary(): CallSummary {
+    const s: CallSummary = {
+      ivrid: this.ivrid,
+      key: this.key,
+      connection: this.connection,
+      live: this.live,
+      startedAt: this.startedAt,
+      components: this.components,
+      digits: this.digits,
+      errors: this.errors,
+    };
+    if (this.connectionName) s.connectionName = this.connectionName;
+    if (this.endedAt !== undefined) s.endedAt = this.endedAt;
+    if (this.reason !== undefined) s.reason = this.reason;
+    if (this.state !== undefined) s.state = this.state;
+    if (this.componentname !== undefined) s.componentname = this.componentname;
+    if (this.lastTransferKey !== undefined) s.lastTransferKey = this.lastTransferKey;
+    const o = this.open;
+    if (o && this.live) s.running = { oType: o.oType, summary: o.summary, since: o.t };
+    return s;
+  }
+
+  detail(): CallDetail {
+    return {
+      ...this.summary(),
+      timeline: this.timeline,
+      entriesDropped: this.entriesDropped,
+      frames: this.frames,
+      framesDropped: this.framesDropped,
+    };
+  }
+
+  private component(oId: number | string): ComponentEntry | undefined {
+    const o = this.open;
+    if (o && String(o.oId) === String(oId)) return o;
+    for (let i = this.timeline.length - 1; i >= 0; i--) {
+      const e = this.timeline[i] as TimelineEntry;
+      if (e.kind === "component" && String(e.oId) === String(oId) && e.end === undefined) return e;
+    }
+    return undefined;
+  }
+
+  private add(e: TimelineEntry): void {
+    if (this.timeline.length >= this.limits.entries) {
+      // The accept (first) stays: it says how the call began; the oldest after it goes.
+      this.timeline.splice(1, 1);
+      this.entriesDropped++;
+    }
+    this.timeline.push(e);
+  }
+}

@@ -1,0 +1,217 @@
+// The call record against the real simulator over loopback: a call's timeline says what happened (accept with state
+// and params, components with their summary, source, exit, results and duration, keys, errors with their code, the
+// stop with its reason), its frames are bounded and never hold the token, ended records are capped (10,000 calls
+// leave at most N), and the metrics move as expected and parse as Prometheus text.
+import assert from "node:assert/strict";
+import { CallRecords } from "../../src/session/call-records";
+import type { ComponentEntry, ErrorEntry, TimelineEntry } from "../../src/session/record";
+import type { SessionRegistry } from "../../src/session/registry";
+import type { CallInfo } from "../../src/session/types";
+import { parseMetrics } from "../helpers/metrics";
+import { type Harness, harness, once } from "../helpers/runtime";
+import { until } from "../helpers/wait";
+
+describe("call record (runtime): timeline, frames, bounds, metrics", function () {
+  this.timeout(20_000);
+  let h: Harness;
+  let records: CallRecords;
+  let reg: SessionRegistry;
+  const token = "s3cr3t-token-that-must-not-leak";
+
+  beforeEach(async () => {
+    h = await harness({ token });
+    const ready = await h.ready();
+    reg = ready.reg;
+    records = new CallRecords({ recent: 5, framesPerCall: 30 });
+    records.attach({ connection: "conn-1", name: "pbx", secret: token, client: ready.client, registry: reg });
+  });
+
+  afterEach(async () => {
+    reg.dispose();
+    await h.close();
+  });
+
+  async function takeCall(params: Record<string, unknown> = { lang: "en" }): Promise<CallInfo> {
+    const offered = once<[CallInfo]>(reg, "api_start");
+    h.sim.placeCall({ key: "menu", params: JSON.stringify(params), state: "dialog" });
+    const [call] = await offered;
+    const out = await reg.accept(call);
+    assert.ok(out.accepted);
+    return call;
+  }
+
+  it("a call's timeline: accept, a component with source, exit and results, a key, an error with its code, the stop", async () => {
+    const call = await takeCall({ lang: "en", note: `the token ${token} in params` });
+    const played = reg.apply(call.ivrid, { oType: 204, mode: 0, file: ":GS_PUB/menu.wav" }, { source: "node-play" });
+    await until("the component runs", () => answered(records, call.ivrid));
+    h.sim.pressKeys(call.ivrid, "5");
+    await until("the key is recorded", () => records.get(call.ivrid)?.digits === "5");
+    h.sim.finishComponent(call.ivrid, "transfer", { dtmfBuffer: "5" });
+    assert.equal((await played).transferKey, "transfer");
+    // A bad apply fails before anything is sent, a second one while one runs is refused: both recorded with a code.
+    await assert.rejects(reg.apply(call.ivrid, { oType: "nope" }), { code: "invalid" });
+    const running = reg.apply(call.ivrid, { oType: 204, file: ":GS_PUB/a.wav" });
+    await assert.rejects(reg.apply(call.ivrid, { oType: 204, file: ":GS_PUB/b.wav" }), { code: "busy" });
+    await reg.abort(call.ivrid);
+    await running.catch(() => {});
+
+    const d = records.get(call.ivrid);
+    assert.ok(d);
+    assert.equal(d.live, false);
+    assert.equal(d.reason, "aborted");
+    assert.equal(d.connection, "conn-1");
+    const kinds = d.timeline.map((e: TimelineEntry) => e.kind);
+    assert.deepEqual(kinds, ["accept", "component", "dtmf", "error", "component", "error", "stop"]);
+    const [accept, play] = d.timeline as [TimelineEntry & { kind: "accept" }, ComponentEntry];
+    assert.equal(accept.state, "dialog");
+    assert.match(accept.params, /"lang":"en"/);
+    assert.equal(play.oType, 204);
+    assert.deepEqual(play.summary, { what: "play", arg: ":GS_PUB/menu.wav" });
+    assert.equal(play.source, "node-play");
+    assert.equal(play.transferKey, "transfer");
+    assert.deepEqual(play.results, { dtmfBuffer: "5" });
+    assert.ok((play.durationMs ?? -1) >= 0 && play.end !== undefined);
+    const errors = d.timeline.filter((e): e is ErrorEntry => e.kind === "error").map((e) => e.code);
+    assert.deepEqual(errors, ["invalid", "busy"]);
+    assert.equal((d.timeline.at(-1) as { reason: string }).reason, "aborted");
+
+    // Frames: both ways, api_start and the accept included, bounded copies, the token nowhere.
+    const names = d.frames.map((f) => `${f.dir} ${f.name}`);
+    for (const n of [
+      "in ivrevents.api_start",
+      "out ivrapi_accept",
+      "in ivrapi_accept_result",
+      "out ivrapi_component_apply",
+      "in ivrapi_component_apply_result",
+      "in ivrapi_dtmf",
+      "in ivrapi_component_stopped",
+      "out ivrapi_abort",
+    ]) {
+      assert.ok(names.includes(n), `${n} among ${names.join(", ")}`);
+    }
+    const all = JSON.stringify([records.list(), d]);
+    assert.ok(!all.includes(token), "the token is masked");
+    assert.match(all, /\*\*\*/);
+  });
+
+  it("keeps the last N ended calls and bounded frames; 10,000 calls leave at most N records", async () => {
+    const small = new CallRecords({ recent: 3, framesPerCall: 4, entriesPerCall: 5 });
+    small.attach({ connection: "c2", client: h.clients[0] as never, registry: reg });
+    const call = await takeCall();
+    for (const k of "123456789") h.sim.pressKeys(call.ivrid, k);
+    await until("nine keys", () => small.get(call.ivrid)?.digits === "123456789");
+    const d = small.get(call.ivrid);
+    assert.ok(d);
+    assert.equal(d.timeline.length, 5);
+    assert.equal(d.timeline[0]?.kind, "accept", "the accept stays");
+    assert.equal(d.entriesDropped, 5);
+    assert.equal(d.frames.length, 4);
+    assert.ok(d.framesDropped > 0);
+
+    // 10,000 calls through a store fed directly (the simulator would take minutes): the ended ones are capped.
+    const big = new CallRecords({ recent: 200 });
+    const fake = fakeFeed(big);
+    for (let i = 0; i < 10_000; i++) fake.call(`ivr-${i}`);
+    assert.equal(big.list().length, 200);
+    assert.equal(big.active, 0);
+    assert.ok(big.get("ivr-9999"));
+    assert.equal(big.get("ivr-9799"), undefined);
+  });
+
+  it("metrics: calls, components by oType and exit, errors, lost accepts, reconnects, request histogram", async () => {
+    const call = await takeCall();
+    const played = reg.apply(call.ivrid, { oType: 204, file: ":GS_PUB/x.wav" });
+    await until("running", () => answered(records, call.ivrid));
+    assert.ok(records.get(call.ivrid)?.running, JSON.stringify(records.get(call.ivrid)));
+    let m = parseMetrics(records.metricsText());
+    assert.equal(m.get("ivrapi_calls_active"), 1);
+    assert.equal(m.get("ivrapi_calls_accepted_total"), 1);
+    h.sim.finishComponent(call.ivrid, "transfer");
+    await played;
+    await assert.rejects(reg.terminate(call.ivrid), { code: "no_component" });
+    h.sim.hangup(call.ivrid);
+    await until("ended", () => records.get(call.ivrid)?.live === false);
+
+    // A lost accept race: another connection takes the call first.
+    const other = await h.ready();
+    const offered = once<[CallInfo]>(reg, "api_start");
+    const offeredOther = once<[CallInfo]>(other.reg, "api_start");
+    h.sim.placeCall({ key: "menu" });
+    const [[c1], [c2]] = await Promise.all([offered, offeredOther]);
+    assert.ok((await other.reg.accept(c2)).accepted);
+    assert.equal((await reg.accept(c1)).accepted, false);
+    other.reg.dispose();
+
+    // A reconnect: the socket drops and comes back.
+    h.sim.dropConnections();
+    await once(h.clients[0] as never, "ready");
+
+    m = parseMetrics(records.metricsText());
+    assert.equal(m.get("ivrapi_calls_active"), 0);
+    assert.equal(m.get("ivrapi_calls_accepted_total"), 1);
+    assert.equal(m.get("ivrapi_accept_lost_total"), 1);
+    assert.equal(m.get('ivrapi_components_total{otype="204",exit="transfer"}'), 1);
+    assert.equal(m.get("ivrapi_reconnects_total"), 1);
+    assert.equal(m.get("ivrapi_dtmf_total"), 0);
+    assert.equal(m.get('ivrapi_calls_ended_total{reason="script"}'), 1);
+    assert.ok((m.get('ivrapi_request_seconds_count{request="ivrapi_accept"}') ?? 0) >= 2);
+    assert.equal(
+      m.get('ivrapi_request_seconds_bucket{request="ivrapi_accept",le="+Inf"}'),
+      m.get('ivrapi_request_seconds_count{request="ivrapi_accept"}'),
+    );
+    assert.ok((m.get('ivrapi_frames_total{dir="out"}') ?? 0) > 3);
+    // no_component is refused before anything is sent: not a call error the platform saw, not counted.
+    assert.equal(m.get('ivrapi_errors_total{code="no_component"}'), undefined);
+  });
+
+  it("errors_total counts failures by code (a refused apply closes its component entry)", async () => {
+    const call = await takeCall();
+    h.sim.hangup(call.ivrid);
+    await until("ended", () => records.get(call.ivrid)?.live === false);
+    await assert.rejects(reg.apply(call.ivrid, { oType: 204 }), { code: "no_session" });
+    const call2 = await takeCall();
+    await assert.rejects(reg.apply(call2.ivrid, { oType: "x" }), { code: "invalid" });
+    // Another connection takes the call over (ivrapi_reaccept), so the platform refuses our apply: the component's
+    // entry ends with the error, beside an error entry.
+    const other = await h.ready();
+    assert.ok((await other.reg.adopt(call2, "test")).accepted);
+    await assert.rejects(reg.apply(call2.ivrid, { oType: 204, file: ":GS_PUB/x.wav" }), { code: "rejected" });
+    other.reg.dispose();
+    const d = records.get(call2.ivrid);
+    const refused = d?.timeline.find((e): e is ComponentEntry => e.kind === "component");
+    assert.equal(refused?.error, "rejected");
+    assert.equal(d?.running, undefined);
+    const m = parseMetrics(records.metricsText());
+    assert.equal(m.get('ivrapi_errors_total{code="invalid"}'), 1);
+    assert.equal(m.get('ivrapi_errors_total{code="rejected"}'), 1);
+  });
+});
+
+/** The simulator answered the call's apply (the component runs there). */
+function answered(records: CallRecords, ivrid: string): boolean {
+  return records.get(ivrid)?.frames.some((f) => f.name === "ivrapi_component_apply_result") ?? false;
+}
+
+/** Drives a store through a registry-shaped emitter (what attach listens to), without a socket. */
+function fakeFeed(records: CallRecords): { call(ivrid: string): void } {
+  const { EventEmitter } = require("node:events") as typeof import("node:events");
+  const registry = new EventEmitter();
+  const client = Object.assign(new EventEmitter(), { state: "ready", observer: undefined });
+  records.attach({ connection: "fake", client: client as never, registry: registry as never });
+  return {
+    call(ivrid) {
+      const call = { ivrid, key: "k", params: {}, paramsRaw: "{}", start: { ivrid, key: "k" } };
+      registry.emit("session_start", call);
+      registry.emit("component_started", call, { oId: 1, data: { oType: 204, file: "a.wav", oId: 1 } });
+      registry.emit("component_stopped", call, {
+        oId: 1,
+        transferKey: "transfer",
+        results: {},
+        body: {},
+        data: { oType: 204 },
+        timedOut: false,
+      });
+      registry.emit("session_end", call, { reason: "script" });
+    },
+  };
+}
