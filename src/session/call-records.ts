@@ -48,8 +48,14 @@ interface EarlyFrame {
 export class CallRecords extends EventEmitter<{ changed: [CallSummary] }> {
   readonly metrics = new Metrics();
   private readonly byIvrid = new Map<string, CallRecord>();
+  /** The connections recorded now: their registries list the calls that have no record yet. */
+  private readonly attached = new Set<{
+    registry: SessionRegistry;
+    connection: string;
+    name?: string | undefined;
+    secret?: string | undefined;
+  }>();
   private readonly recent: CallRecord[] = [];
-  private liveCount = 0;
   private recentMax: number;
   private entries: number;
   private frames: number;
@@ -71,14 +77,24 @@ export class CallRecords extends EventEmitter<{ changed: [CallSummary] }> {
     this.trim();
   }
 
+  /** Controlled calls now, over every attached connection (recorded or only waiting). */
   get active(): number {
-    return this.liveCount;
+    let n = 0;
+    for (const a of this.attached) n += a.registry.size;
+    return n;
   }
 
   /** Live calls first (newest first), then ended ones (newest first). */
   list(): CallSummary[] {
     const live: CallSummary[] = [];
     for (const r of this.byIvrid.values()) if (r.live) live.push(r.summary());
+    // Calls that only wait since their accept have no record yet: their summary is made now.
+    for (const a of this.attached) {
+      for (const call of a.registry.list()) {
+        if (this.byIvrid.get(call.ivrid)?.live) continue;
+        live.push(this.make(call, a.registry, a).summary());
+      }
+    }
     live.sort((a, b) => b.startedAt - a.startedAt);
     const ended: CallSummary[] = [];
     for (let i = this.recent.length - 1; i >= 0; i--) ended.push((this.recent[i] as CallRecord).summary());
@@ -86,12 +102,18 @@ export class CallRecords extends EventEmitter<{ changed: [CallSummary] }> {
   }
 
   get(ivrid: string): CallDetail | undefined {
-    return this.byIvrid.get(ivrid)?.detail();
+    const rec = this.byIvrid.get(ivrid);
+    if (rec) return rec.detail();
+    for (const a of this.attached) {
+      const call = a.registry.get(ivrid);
+      if (call) return this.make(call, a.registry, a).detail();
+    }
+    return undefined;
   }
 
   /** The metrics in Prometheus text format 0.0.4. */
   metricsText(): string {
-    return this.metrics.render(this.liveCount);
+    return this.metrics.render(this.active);
   }
 
   /**
@@ -156,10 +178,26 @@ export class CallRecords extends EventEmitter<{ changed: [CallSummary] }> {
       answered: (request, ms) => m.request(request, ms / 1000),
     };
 
-    const mine = (ivrid: string) => {
-      const r = this.byIvrid.get(ivrid);
-      return r?.live && r.owner === registry ? r : undefined;
+    /**
+     * The record of a call this registry holds, made on the call's first event after the accept: a controlled call
+     * that only waits costs the record nothing (thousands of them may wait). `ended`: the registry has just let go.
+     */
+    const recordOf = (call: CallInfo, ended = false): CallRecord | undefined => {
+      const r = this.byIvrid.get(call.ivrid);
+      if (r) return r.live && r.owner === registry ? r : undefined;
+      if (!ended && registry.get(call.ivrid) === undefined) return undefined;
+      const rec = this.make(call, registry, o);
+      for (const f of early.get(call.ivrid) ?? []) rec.frame(f.t, f.dir, f.name, f.body);
+      early.delete(call.ivrid);
+      this.byIvrid.set(call.ivrid, rec);
+      return rec;
     };
+    const mine = (ivrid: string) => {
+      const call = registry.get(ivrid);
+      return call ? recordOf(call) : undefined;
+    };
+    const attachment = { registry, connection: o.connection, name: o.name, secret: o.secret };
+    this.attached.add(attachment);
     const onStart = (call: CallInfo) => {
       const t = Date.now();
       const held = this.byIvrid.get(call.ivrid);
@@ -173,31 +211,13 @@ export class CallRecords extends EventEmitter<{ changed: [CallSummary] }> {
         return;
       }
       if (held) this.forget(held);
-      const rec = new CallRecord(
-        call.ivrid,
-        call.key,
-        o.connection,
-        o.name,
-        registry,
-        t,
-        call.state,
-        typeof call.start.componentname === "string" ? call.start.componentname : undefined,
-        { entries: this.entries, frames: this.frames },
-        o.secret,
-      );
-      rec.accepted(t, call.paramsRaw);
-      for (const f of early.get(call.ivrid) ?? []) rec.frame(f.t, f.dir, f.name, f.body);
-      early.delete(call.ivrid);
-      this.byIvrid.set(call.ivrid, rec);
-      this.liveCount++;
       m.accepted++;
-      this.changed(rec);
+      if (this.listenerCount("changed") > 0) this.emit("changed", this.make(call, registry, o).summary());
     };
     const onEnd = (call: CallInfo, end: SessionEnd) => {
-      const rec = mine(call.ivrid);
+      const rec = recordOf(call, true);
       if (!rec) return;
       rec.ended(Date.now(), end.reason);
-      this.liveCount--;
       m.callEnded(end.reason);
       this.recent.push(rec);
       this.trim();
@@ -276,8 +296,32 @@ export class CallRecords extends EventEmitter<{ changed: [CallSummary] }> {
       registry.off("accept_lost", onLost);
       client.off("state", onState);
       client.observer = undefined;
+      this.attached.delete(attachment);
     };
     return detach;
+  }
+
+  /** A record for a call (not stored): the accept is its first entry. */
+  private make(
+    call: CallInfo,
+    registry: SessionRegistry,
+    o: { connection: string; name?: string | undefined; secret?: string | undefined },
+  ): CallRecord {
+    const t = call.acceptedAt ?? Date.now();
+    const rec = new CallRecord(
+      call.ivrid,
+      call.key,
+      o.connection,
+      o.name,
+      registry,
+      t,
+      call.state,
+      typeof call.start.componentname === "string" ? call.start.componentname : undefined,
+      { entries: this.entries, frames: this.frames },
+      o.secret,
+    );
+    rec.accepted(t, call.paramsRaw);
+    return rec;
   }
 
   private changed(rec: CallRecord): void {

@@ -153,7 +153,8 @@ export class CallRecord {
   ) {}
 
   accepted(t: number, paramsRaw: string): void {
-    const e: AcceptEntry = { t, kind: "accept", params: clipText(paramsRaw, this.secret, PARAMS_CHARS) };
+    // Kept as it came (the call's own text); cut and masked when read (detail).
+    const e: AcceptEntry = { t, kind: "accept", params: paramsRaw };
     if (this.state !== undefined) e.state = this.state;
     this.add(e);
   }
@@ -184,11 +185,12 @@ export class CallRecord {
     // A component started before this record (taken over after a deploy) gets its entry now.
     const e = this.component(oId) ?? this.componentStarted(t, oId, data);
     e.end = t;
-    e.transferKey = clipText(transferKey, this.secret, 64);
+    e.transferKey = transferKey.length > 64 ? `${transferKey.slice(0, 64)}…` : transferKey;
     e.durationMs = t - e.t;
     if (timedOut) e.timedOut = true;
+    // The results object as it came: bounded and masked when read (detail), so the call path pays nothing for it.
     for (const _ in results) {
-      e.results = clip(results, this.secret);
+      e.results = results;
       break;
     }
     if (this.open === e) this.open = undefined;
@@ -196,7 +198,7 @@ export class CallRecord {
   }
 
   dtmf(t: number, digit: string): void {
-    const d = clipText(digit, this.secret, 16);
+    const d = digit.slice(0, 16);
     this.digits = (this.digits + d).slice(-DIGITS_KEPT);
     this.add({ t, kind: "dtmf", digit: d });
   }
@@ -227,14 +229,17 @@ export class CallRecord {
     this.add({ t, kind: "stop", reason });
   }
 
-  /** A frame of this call; the body is copied, bounded (the caller's object is not kept). */
+  /**
+   * A frame of this call, kept by reference (its body is the runtime's own parsed or built object, never changed
+   * after): copying and masking happen when the record is read, not on the call path.
+   */
   frame(t: number, dir: "in" | "out", name: string, body: Record<string, unknown>): void {
     if (this.limits.frames <= 0) return;
     if (this.frames.length >= this.limits.frames) {
       this.frames.shift();
       this.framesDropped++;
     }
-    this.frames.push({ t, dir, name, body: clip(body, this.secret, FRAME_CLIP) });
+    this.frames.push({ t, dir, name, body });
   }
 
   summary(): CallSummary {
@@ -259,12 +264,25 @@ export class CallRecord {
     return s;
   }
 
+  /** The whole record as served: what was kept by reference is copied now, bounded, the token masked. */
   detail(): CallDetail {
+    const secret = this.secret;
+    const timeline = this.timeline.map((e): TimelineEntry => {
+      if (e.kind === "accept") return { ...e, params: clipText(e.params, secret, PARAMS_CHARS) };
+      if (e.kind === "component") {
+        const out: ComponentEntry = { ...e };
+        if (e.transferKey !== undefined) out.transferKey = clipText(e.transferKey, secret, 64);
+        if (e.results !== undefined) out.results = clip(e.results, secret);
+        return out;
+      }
+      if (e.kind === "dtmf") return { ...e, digit: clipText(e.digit, secret, 16) };
+      return e;
+    });
     return {
       ...this.summary(),
-      timeline: this.timeline,
+      timeline,
       entriesDropped: this.entriesDropped,
-      frames: this.frames,
+      frames: this.frames.map((f) => ({ ...f, body: clip(f.body, secret, FRAME_CLIP) })),
       framesDropped: this.framesDropped,
     };
   }

@@ -493,6 +493,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   /** A call is controlled from now on: recorded, its guard clock started. */
   private hold(s: Session): void {
     s.lastActive = Date.now();
+    if (s.call instanceof Call) s.call.acceptedAt = s.lastActive;
     this.sessions.set(s.ivrid, s);
     if (this.idleGuardMs > 0 && !this.guardTimer) {
       // One timer for every call, checked often enough that a call is handed back at most a quarter late.
@@ -569,6 +570,9 @@ export function toCall(d: ApiStartData): CallInfo {
  * changes its msg's params cannot change the next msg's).
  */
 class Call implements CallInfo {
+  /** When control was taken here (ms epoch). */
+  acceptedAt: number | undefined;
+
   /** Whether params parse (found out on the first read, not before: many calls never read them). */
   private paramsProblem: string | null | undefined;
 

@@ -18,6 +18,8 @@ export interface CallInfo {
   readonly paramsError?: string | undefined;
   readonly state?: string | undefined;
   readonly start: ApiStartData;
+  /** When control was taken (ms epoch), once it was. */
+  readonly acceptedAt?: number | undefined;
 }
 
 export interface ComponentResult {

@@ -195,12 +195,21 @@ function answered(records: CallRecords, ivrid: string): boolean {
 /** Drives a store through a registry-shaped emitter (what attach listens to), without a socket. */
 function fakeFeed(records: CallRecords): { call(ivrid: string): void } {
   const { EventEmitter } = require("node:events") as typeof import("node:events");
-  const registry = new EventEmitter();
+  // What the store reads of a registry besides its events: the calls it holds.
+  const held = new Map<string, unknown>();
+  const registry = Object.assign(new EventEmitter(), {
+    get: (ivrid: string) => held.get(ivrid),
+    list: () => [...held.values()],
+    get size() {
+      return held.size;
+    },
+  });
   const client = Object.assign(new EventEmitter(), { state: "ready", observer: undefined });
   records.attach({ connection: "fake", client: client as never, registry: registry as never });
   return {
     call(ivrid) {
       const call = { ivrid, key: "k", params: {}, paramsRaw: "{}", start: { ivrid, key: "k" } };
+      held.set(ivrid, call);
       registry.emit("session_start", call);
       registry.emit("component_started", call, { oId: 1, data: { oType: 204, file: "a.wav", oId: 1 } });
       registry.emit("component_stopped", call, {
@@ -211,6 +220,7 @@ function fakeFeed(records: CallRecords): { call(ivrid: string): void } {
         data: { oType: 204 },
         timedOut: false,
       });
+      held.delete(ivrid);
       registry.emit("session_end", call, { reason: "script" });
     },
   };
