@@ -49,7 +49,15 @@ function benchRecord(rt: typeof Runtime, n: number): MicroResult[] {
   const gc = exposeGc();
   const { EventEmitter } = require("node:events") as typeof import("node:events");
   const records = new rt.CallRecords({ recent: n });
-  const registry = new EventEmitter();
+  // What the store reads of a registry besides its events: the calls it holds now.
+  const held = new Map<string, unknown>();
+  const registry = Object.assign(new EventEmitter(), {
+    get: (ivrid: string) => held.get(ivrid),
+    list: () => [...held.values()],
+    get size() {
+      return held.size;
+    },
+  });
   const client = Object.assign(new EventEmitter(), {
     state: "ready",
     observer: undefined as Runtime.ClientObserver | undefined,
@@ -74,6 +82,7 @@ function benchRecord(rt: typeof Runtime, n: number): MicroResult[] {
     o().frame("in", "ivrevents.api_start", { class: "ivrevents", type: "api_start", eventts: 1, data: start });
     o().frame("out", "ivrapi_accept", { key, ivrid, qid: q });
     o().frame("in", "ivrapi_accept_result", { qid: q, result: "ok" });
+    held.set(ivrid, call);
     registry.emit("session_start", call);
     const data = { oType: 204, mode: 0, file: ":GS_PUB/demo/menu.wav", oId: i };
     registry.emit("component_started", call, { oId: i, data, source: "node-1" });
@@ -93,6 +102,7 @@ function benchRecord(rt: typeof Runtime, n: number): MicroResult[] {
     });
     o().frame("out", "ivrapi_abort", { key, ivrid, qid: q + 2 });
     o().frame("in", "ivrapi_abort_result", { qid: q + 2, result: "ok" });
+    held.delete(ivrid);
     registry.emit("session_end", call, { reason: "aborted" });
     o().frame("in", "ivrevents.api_stop", {
       class: "ivrevents",
