@@ -242,6 +242,9 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       this.backoff.reset();
       this.pingTimer = keepAlive(ws, this.options.pingIntervalMs, (text) => this.log.warn(text));
       this.warned = undefined;
+      // Calls that ended while we were away must be gone before "ready" makes the registry take its calls back
+      // (rule 4: nothing is sent for a stopped call, not even a reaccept).
+      this.releaseEarly((f) => f.kind === "api_stop");
       this.setState("ready");
       this.emit("ready", this._info);
       this.releaseEarly();
@@ -370,10 +373,20 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   }
 
   /** Delivers the events held during the handshake, each on its own (one that fails must not lose the rest). */
-  private releaseEarly(): void {
-    if (this.earlyDropped > 0) this.log.warn(`${this.earlyDropped} early events were dropped during the handshake`);
-    this.earlyDropped = 0;
-    for (const frame of this.early.splice(0)) {
+  private releaseEarly(only?: (frame: ServerFrame | DecodeError) => boolean): void {
+    let frames: Array<ServerFrame | DecodeError>;
+    if (only) {
+      frames = this.early.filter(only);
+      if (frames.length === 0) return;
+      const rest = this.early.filter((f) => !only(f));
+      this.early.length = 0;
+      this.early.push(...rest);
+    } else {
+      if (this.earlyDropped > 0) this.log.warn(`${this.earlyDropped} early events were dropped during the handshake`);
+      this.earlyDropped = 0;
+      frames = this.early.splice(0);
+    }
+    for (const frame of frames) {
       try {
         emitFrame(this, frame);
       } catch (err) {

@@ -46,7 +46,7 @@ export class RequestTracker {
   /** Registers a request under its qid and returns the promise of its answer. */
   open(qid: number, name: RequestName, timeoutMs: number): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
-      this.pending.set(qid, { name, resolve, reject, deadline: Date.now() + timeoutMs, timeoutMs });
+      this.pending.set(qid, { name, resolve, reject, deadline: performance.now() + timeoutMs, timeoutMs });
       // Only while something waits: an idle client keeps no timer (and never holds the process open).
       this.sweeper ??= setInterval(() => this.sweep(), Math.min(SWEEP_MS, Math.max(1, timeoutMs)));
     });
@@ -66,7 +66,8 @@ export class RequestTracker {
     const waiting = this.pending.get(qid);
     if (!waiting || waiting.name !== request) return false;
     const p = this.take(qid) as Pending;
-    if (this.onAnswer) this.onAnswer(request, Date.now() - (p.deadline - p.timeoutMs), outcome.status !== "error");
+    if (this.onAnswer)
+      this.onAnswer(request, performance.now() - (p.deadline - p.timeoutMs), outcome.status !== "error");
     if (outcome.status === "error") {
       p.reject(
         new IvrApiError("rejected", `${request} refused: ${outcome.reason}`, {
@@ -97,7 +98,7 @@ export class RequestTracker {
       this.sweeper = undefined;
       return;
     }
-    const now = Date.now();
+    const now = performance.now();
     for (const [qid, p] of this.pending) {
       if (p.deadline > now) continue;
       this.take(qid);

@@ -3,11 +3,14 @@
 // time per call; `busy` picks what happens when one already runs.
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { type IvrMsg, ivridOf, withResult } from "./common/call-msg";
+import { catalogRoute } from "./common/catalog-route";
 import { ApplyConfig } from "./common/configs";
-import { dataResolver, type Resolver } from "./common/data";
+import { dataResolver, formResolver, type Resolver } from "./common/data";
 import { attach, configure, onInput, unusable } from "./common/flow-node";
 
 export = (RED: NodeAPI) => {
+  // The editor's forms read the component catalog from the runtime that checks it: one source, never out of step.
+  catalogRoute(RED);
   function IvrApplyNode(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const raw = def as unknown as Record<string, unknown>;
@@ -15,7 +18,10 @@ export = (RED: NodeAPI) => {
     if (!cfg) return;
     let resolve: Resolver;
     try {
-      resolve = dataResolver(RED, this, cfg.dataType, cfg.data);
+      resolve =
+        cfg.component === "custom"
+          ? dataResolver(RED, this, cfg.dataType, cfg.data)
+          : formResolver(RED, this, Number(cfg.component), cfg.fields);
     } catch (err) {
       unusable(this, "ivrapi-apply", (err as Error).message, true);
       return;

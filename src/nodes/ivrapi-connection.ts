@@ -21,6 +21,8 @@ const lifecycle = {
   parked: new Map<string, { hub: ConnectionHub; print: string }>(),
   /** Node-RED is stopping flows for a deploy (not stopping for good, not "stop flows"). */
   deploying: false,
+  /** The last deploy's type: full, flows or nodes (modified nodes only). */
+  deployType: "full",
 };
 const watched = new WeakSet<object>();
 
@@ -33,15 +35,23 @@ function watchDeploys(RED: NodeAPI): void {
   const events = RED.events as unknown as NodeJS.EventEmitter;
   if (watched.has(events)) return;
   watched.add(events);
-  events.on("flows:stopping", (e: { diff?: Record<string, unknown> } | undefined) => {
+  events.on("flows:stopping", (e: { type?: string; diff?: Record<string, unknown> } | undefined) => {
     lifecycle.deploying = e?.diff !== undefined && "globalConfigChanged" in e.diff;
+    lifecycle.deployType = e?.type ?? "full";
+    // Stopping for good (or stopping flows): hubs a deploy left behind, whose flows never started, go now too.
+    if (!lifecycle.deploying) releaseParked();
   });
   events.on("flows:started", () => {
     lifecycle.deploying = false;
-    for (const { hub } of lifecycle.parked.values()) void hub.shutdown();
-    lifecycle.parked.clear();
-    for (const hub of lifecycle.live) hub.afterDeploy();
+    releaseParked();
+    for (const hub of lifecycle.live) hub.afterDeploy(lifecycle.deployType);
   });
+}
+
+/** Hubs nobody took over: their calls are handed back and their sockets closed. */
+function releaseParked(): void {
+  for (const { hub } of lifecycle.parked.values()) void hub.shutdown();
+  lifecycle.parked.clear();
 }
 
 /** What decides whether a hub can be kept: every setting and the token, not the name. */

@@ -91,10 +91,15 @@ export function classifyResult(
   }
   const result = body.result;
   if (result === r.okValue) return OK;
-  if (result === undefined) return r.okWithoutResult ? OK : error(body, "the answer has no result");
+  // No ok marker: a reason (or a code) makes it a refusal even without a result field, so a lost race can never read
+  // as control through okWithoutResult.
   for (const f of r.reasonFields) {
     const v = body[f];
     if (present(v)) return error(body, describe(v), v);
+  }
+  if (result === undefined) {
+    if (present(body.code)) return error(body, `code ${describe(body.code)}`);
+    return r.okWithoutResult ? OK : error(body, "the answer has no result");
   }
   // A path or link in `result` is data, unless the answer also names an error code.
   if (typeof result === "string" && result !== "" && DATA_RESULT_REQUESTS.has(request) && !present(body.code)) {

@@ -215,6 +215,12 @@ export class CallRecords extends EventEmitter<{ changed: [CallSummary] }> {
       if (this.listenerCount("changed") > 0) this.emit("changed", this.make(call, registry, o).summary());
     };
     const onEnd = (call: CallInfo, end: SessionEnd) => {
+      // A registry let go because its calls moved to another (a changed connection): the call goes on there.
+      if (
+        end.reason === "closed" &&
+        [...this.attached].some((a) => a.registry !== registry && a.registry.get(call.ivrid))
+      )
+        return;
       const rec = recordOf(call, true);
       if (!rec) return;
       rec.ended(Date.now(), end.reason);

@@ -52,6 +52,8 @@ export class Components {
       timer: undefined,
       timedOut: false,
       orphaned: false,
+      // It may have ended on the old socket while the calls moved: if it stays silent, the guard asks the platform.
+      unaccounted: true,
       resolve: () => {},
       reject: () => {},
     };
@@ -247,7 +249,12 @@ export class Components {
       s.unknownComponent = false;
       this.stopUnknown(s).then(
         () => {
-          if (isActive(s, running)) this.send(s, running);
+          if (s.running === running) this.send(s, running);
+          // A replace took its place meanwhile (and was sent after its own terminate): this one never goes out.
+          else if (isActive(s, running)) {
+            const why = `a newer apply (busy: replace) on call ${s.ivrid} took its place before it could run; it was not sent`;
+            this.settle(s, running, new IvrApiError("superseded", why, { ivrid: s.ivrid }));
+          }
         },
         (err: IvrApiError) => this.settle(s, running, err),
       );
@@ -345,7 +352,7 @@ export class Components {
   /** Ends one component's wait (stopped, failed or lost) and lets the next queued apply go. */
   private settle(s: Session, r: RunningComponent, outcome: ComponentResult | IvrApiError): void {
     clearTimeout(r.timer);
-    s.lastActive = Date.now();
+    s.lastActive = performance.now();
     this.unindex(r);
     this.retire(s, String(r.oId));
     if (r.serverOId !== undefined) this.retire(s, r.serverOId);

@@ -146,6 +146,11 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     return this.components.peekOId();
   }
 
+  /** Are applies waiting on the call (busy queue or replace)? */
+  hasQueued(ivrid: string): boolean {
+    return (this.sessions.get(ivrid)?.queue.length ?? 0) > 0;
+  }
+
   /** Is a component running (or being applied) on the call? */
   isBusy(ivrid: string): boolean {
     return this.sessions.get(ivrid)?.running !== undefined;
@@ -372,7 +377,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     session.inFlight++;
     const done = (outcome: unknown) => {
       session.inFlight--;
-      session.lastActive = Date.now();
+      session.lastActive = performance.now();
       if (outcome instanceof IvrApiError) this.report(session.call, name, outcome);
     };
     const p = this.client.request(name, body, opts);
@@ -434,7 +439,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private onDtmf(b: DtmfBody): void {
     const s = this.sessions.get(b.ivrid);
     // A key press is the caller at work: the idle guard's clock restarts.
-    if (s) s.lastActive = Date.now();
+    if (s) s.lastActive = performance.now();
     if (s) this.emit("dtmf", s.call, b);
     else this.emit("warning", `ivrapi_dtmf for call ${b.ivrid}, which this connection does not control`);
   }
@@ -481,7 +486,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     // An abort sent meanwhile wins: the call is on its way back to the script, nothing more goes out for it.
     if (this.sessions.get(s.ivrid) !== s || s.status !== "reaccepting") return;
     s.status = "held";
-    s.lastActive = Date.now();
+    s.lastActive = performance.now();
     // A component the platform may have ended while the socket was down: the guard checks on it if it stays silent.
     if (s.running && !s.running.orphaned) s.running.unaccounted = true;
     this.emit("reaccepted", s.call);
@@ -492,8 +497,9 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
 
   /** A call is controlled from now on: recorded, its guard clock started. */
   private hold(s: Session): void {
-    s.lastActive = Date.now();
-    if (s.call instanceof Call) s.call.acceptedAt = s.lastActive;
+    // The guard's clock is monotonic (a wall-clock step must not hand back every call); the accept time is an epoch.
+    s.lastActive = performance.now();
+    if (s.call instanceof Call) s.call.acceptedAt = Date.now();
     this.sessions.set(s.ivrid, s);
     if (this.idleGuardMs > 0 && !this.guardTimer) {
       // One timer for every call, checked often enough that a call is handed back at most a quarter late.
@@ -509,7 +515,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       this.guardTimer = undefined;
       return;
     }
-    const now = Date.now();
+    const now = performance.now();
     for (const s of this.sessions.values()) {
       if (s.status !== "held" || s.inFlight > 0 || s.terminating || s.stopping.size > 0 || s.queue.length > 0) continue;
       if (now - s.lastActive < this.idleGuardMs) continue;

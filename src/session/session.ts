@@ -43,7 +43,7 @@ export class Session {
    * terminates it first; a stop event that is none of ours arriving meanwhile belongs to it.
    */
   unknownComponent = false;
-  /** The idle guard's clock (ms epoch): the accept answered, a component ended, or a request answered. */
+  /** The idle guard's clock (performance.now(): monotonic, a wall-clock step changes nothing): the accept answered, a component ended, or a request answered. */
   lastActive = 0;
   /** Session requests waiting for their answer. */
   inFlight = 0;

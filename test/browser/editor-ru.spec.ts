@@ -22,7 +22,20 @@ import {
 const PROTOCOL = new Set(
   [
     ...SHOWN_ERROR_CODES,
-    ...["transfer", "error", "timeout", "terminated", "transferKey", "oType", "ivrid", "msg", "ivr", "key", "payload"],
+    ...[
+      "transfer",
+      "transferTimeout",
+      "error",
+      "timeout",
+      "terminated",
+      "transferKey",
+      "oType",
+      "ivrid",
+      "msg",
+      "ivr",
+      "key",
+      "payload",
+    ],
     ...["dialog", "incoming", "ringing", "early", "idle", "component", "reason", "script", "reaccept", "ivrapi"],
     ...["subscr", "URL", "JSON", "JSONata", "SIP", "DTMF", "IVR", "API", "TLS", "HTTP", "HTTPS", "WebSocket"],
     ...["ws", "wss", "http", "https", "Authorization", "Bearer", "Catch", "Node", "RED", "ca", "OK", "Redis"],
@@ -188,6 +201,18 @@ describe("Node-RED editor (browser) in Russian: a call, every dialog, validation
       { id: "ru-abort", type: "ivrapi-abort", connection: conn, ...at(5) },
       { id: "ru-file", type: "ivrapi-file", connection: conn, action: "link", ...at(6) },
       { id: "ru-menu", type: "ivrapi-menu", connection: conn, choices: ["1", "2"], outputs: 4, ...at(7) },
+      // A component form (collect digits): its rows are the catalog's labels, in Russian.
+      {
+        id: "ru-collect",
+        type: "ivrapi-apply",
+        connection: conn,
+        component: "206",
+        fields: { maxSymbolCount: { value: "500", type: "num" } },
+        transferKeys: ["transfer", "transferTimeout", "error"],
+        outputs: 4,
+        version: 2,
+        ...at(8),
+      },
     ];
     await page.evaluate((list) => {
       (window as unknown as { RED: EditorRED }).RED.view.importNodes(list, { generateIds: false });
@@ -211,14 +236,16 @@ describe("Node-RED editor (browser) in Russian: a call, every dialog, validation
     assert.deepEqual(labels["ru-bye"]?.ports, [(catalog("ru", "ivrapi-apply").outputs as Record<string, string>).any]);
 
     // Every flow node type's dialog.
-    for (const id of ["ru-start", "ru-dtmf", "ex2-sales", "ru-term", "ru-abort", "ru-file", "ru-menu"]) {
+    for (const id of ["ru-start", "ru-dtmf", "ex2-sales", "ru-collect", "ru-term", "ru-abort", "ru-file", "ru-menu"]) {
       await page.evaluate((i) => {
         const RED = (window as unknown as { RED: EditorRED }).RED;
         RED.editor.edit(RED.nodes.node(i));
       }, id);
       await page.locator("#dialog-form").waitFor(WAIT);
+      // The form's rows come with the catalog; the out-of-range value shows its problem (Russian, naming the field).
+      if (id === "ru-collect") await page.locator("#ivrapi-apply-form .ivrapi-field-problem:visible").waitFor(WAIT);
       // No option is cut off (Russian texts run longer).
-      for (const sel of ["#node-input-preset", "#node-input-busy", "#node-input-mode", "#node-input-action"]) {
+      for (const sel of ["#node-input-component", "#node-input-busy", "#node-input-mode", "#node-input-action"]) {
         if ((await page.locator(sel).count()) > 0)
           assert.deepEqual(await truncatedOptions(page, sel), [], `${id} ${sel}`);
       }

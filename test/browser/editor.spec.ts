@@ -238,7 +238,7 @@ describe("Node-RED editor (browser): palette, help, languages, the newcomer's ca
     const apply = await dialogLabels("ex2-sales");
     assert.ok(apply.includes("Component data"), apply.join(" | "));
     assert.ok(!apply.includes("Component"), "no bare 'Component' label for the data");
-    for (const sel of ["#node-input-preset", "#node-input-busy"])
+    for (const sel of ["#node-input-component", "#node-input-busy"])
       assert.deepEqual(await truncatedOptions(page, sel), []);
     await closeDialog();
     for (const [t, key] of [

@@ -12,6 +12,7 @@ declare module "node-red-node-test-helper" {
     stopServer(done: (err?: unknown) => void): void;
     request(): {
       post(url: string): { send(body: unknown): PromiseLike<{ status: number; body: Record<string, unknown> }> };
+      get(url: string): PromiseLike<{ status: number; body: Record<string, unknown> }>;
     };
     /** A sinon spy on the runtime log: every call's first argument is the log record. */
     log(): { getCalls(): Array<{ args: unknown[] }> };

@@ -45,7 +45,7 @@ describe("nodes: migrations", () => {
 
   it("leaves a current or newer config alone", () => {
     const chain = MIGRATIONS["ivrapi-apply"] ?? [];
-    assert.deepEqual(migrate({ version: 1, busy: "queue" }, chain).config, { version: 1, busy: "queue" });
+    assert.deepEqual(migrate({ version: 2, busy: "queue" }, chain).config, { version: 2, busy: "queue" });
     assert.equal(migrate({ version: 7 }, chain).to, 7);
   });
 
@@ -111,6 +111,22 @@ describe("nodes: migrations", () => {
     for (const bad of ["0", "0.5", "-3", "abc", "2147484"]) {
       assert.throws(() => readConfig("ivrapi-file", { version: 1, timeout: bad }, FileConfig), /timeout/, bad);
     }
+  });
+
+  it("apply v1 → v2: a flow saved before the forms is custom JSON, its data unchanged", () => {
+    const v1 = { version: 1, data: '{"oType":204,"file":"a.wav"}', dataType: "json", transferKeys: ["transfer"] };
+    const out = migrate(v1, MIGRATIONS["ivrapi-apply"] ?? []);
+    assert.deepEqual(out, { from: 1, to: 2, config: { ...v1, version: 2, component: "custom", fields: {} } });
+    const c = readConfig("ivrapi-apply", v1, ApplyConfig);
+    assert.equal(c.component, "custom");
+    assert.equal(c.data, v1.data);
+    // A form keeps its component and fields; a component that is not an oType is refused.
+    const form = { version: 2, component: "206", fields: { maxSymbolCount: { value: "4", type: "num" } } };
+    assert.deepEqual(readConfig("ivrapi-apply", { ...form, transferKeys: [] }, ApplyConfig).fields, form.fields);
+    assert.throws(
+      () => readConfig("ivrapi-apply", { version: 2, component: "play", transferKeys: [] }, ApplyConfig),
+      /component/,
+    );
   });
 
   it("a config it cannot use is a readable error, not a crash", () => {

@@ -65,10 +65,20 @@ export const StartConfig = z.object({ name: text, key: text, componentName: text
 export type StartConfig = z.output<typeof StartConfig>;
 
 export const APPLY_DATA_TYPES = ["json", "msg", "jsonata"] as const;
+/** A form field's value types: plain (str, num, bool, opt = one of the field's options) or read per msg. */
+export const FIELD_TYPES = ["str", "num", "bool", "opt", "msg", "flow", "global", "env", "jsonata"] as const;
+export const FormField = z.object({ value: text, type: typed(FIELD_TYPES, "str") });
+export type FormField = z.output<typeof FormField>;
 export const ApplyConfig = z.object({
   name: text,
   data: text,
   dataType: typed(APPLY_DATA_TYPES, "json"),
+  /** "custom": `data`/`dataType` as written; an oType ("206"): a form, built from `fields` (data is then only a view). */
+  component: z.preprocess(
+    (v) => (v === undefined || v === null || v === "" ? "custom" : String(v)),
+    z.string().regex(/^(custom|\d+)$/, 'must be "custom" or an oType'),
+  ),
+  fields: z.preprocess((v) => v ?? {}, z.record(z.string(), FormField)),
   transferKeys: z.array(z.string().trim().min(1, "a transferKey is empty")),
   busy: typed(BUSY_POLICIES, "reject"),
   /** Seconds; 0 = no limit. */
@@ -165,6 +175,8 @@ export const MIGRATIONS: Record<string, readonly Migration[]> = {
   "ivrapi-start": [withDefaults({ key: "", componentName: "" }), (c) => c],
   "ivrapi-apply": [
     (c) => transferKeysAsList(withDefaults({ data: '{"oType":201}', dataType: "json", busy: "reject", timeout: 0 })(c)),
+    // Version 2 added the component forms: every flow saved before is "custom JSON", its data as it was.
+    withDefaults({ component: "custom", fields: {} }),
   ],
   "ivrapi-terminate": [withDefaults({})],
   "ivrapi-dtmf": [withDefaults({ mode: "any", key: "" })],

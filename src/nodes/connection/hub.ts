@@ -48,6 +48,8 @@ export interface Opened {
 const RELEASE_TIMEOUT_MS = 2000;
 /** How often calls waiting to be resumed are checked for being idle (an answer or queue may still be pending). */
 const RESUME_CHECK_MS = 100;
+/** How long calls wait for a changed connection's new socket before they are handed back from the old one. */
+const TAKEOVER_WAIT_MS = 15_000;
 
 const LINK_OF: Record<IvrApiClient["state"], LinkState> = {
   idle: "connecting",
@@ -74,6 +76,8 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
   /** Calls that come out of the resumed output once idle (or when their running component ends), and why. */
   private readonly pendingResume = new Map<string, string>();
   private resumeTimer: NodeJS.Timeout | undefined;
+  /** The hand-back of a previous hub's calls still waiting to move here (see takeOver); run when this hub closes. */
+  private leftBehind: (() => Promise<void>) | undefined;
 
   constructor(
     readonly id: string,
@@ -146,6 +150,8 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
    */
   beginWait(ivrid: string): (abandoned?: boolean) => void {
     this.waits.set(ivrid, (this.waits.get(ivrid) ?? 0) + 1);
+    // A live flow drives the call again (a key press, a new node): it is not to be resumed any more.
+    this.pendingResume.delete(ivrid);
     let open = true;
     return (abandoned = false) => {
       if (!open) return;
@@ -161,9 +167,11 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
    * After a deploy (Node-RED started the flows again): a call whose ivr start node was restarted and that no msg
    * waits on comes out of the resumed output: now when idle, or when its running component ends.
    */
-  afterDeploy(): void {
+  afterDeploy(type = "full"): void {
     const registry = this.current?.registry;
-    if (registry) {
+    // A "modified nodes" deploy restarts only the changed nodes: msgs elsewhere in the flow live on and may still
+    // drive the call, so only a deploy that restarts whole flows resumes the calls of a restarted ivr start node.
+    if (registry && type !== "nodes") {
       for (const call of registry.list()) {
         const owner = this.owners.get(call.ivrid);
         if (owner !== undefined && this.restartedStarts.has(owner) && !this.waits.has(call.ivrid)) {
@@ -203,6 +211,8 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
   private resumeAfterComponent(call: CallInfo, r: ComponentResult): void {
     const why = this.pendingResume.get(call.ivrid);
     if (why === undefined || this.waits.has(call.ivrid)) return;
+    // Applies still queued behind it go out next: the call is resumed once they are done (checkResumes).
+    if (this.current?.registry.hasQueued(call.ivrid)) return;
     this.pendingResume.delete(call.ivrid);
     this.emit("resumed", call, this.owners.get(call.ivrid), { why, lastTransferKey: r.transferKey });
   }
@@ -216,26 +226,44 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
     const from = old.current;
     old.current = undefined;
     if (!from) return;
-    const calls = from.registry.list().map((call) => ({
-      call,
-      running: from.registry.runningOf(call.ivrid),
-      owner: old.owners.get(call.ivrid),
-    }));
     if (!this.current && this.invalid === undefined) this.openClient(from.registry.nextOId);
     const registry = this.current?.registry;
-    from.failover?.stop();
+    let retired = false;
+    // The old socket keeps control (and its failover lease keeps being renewed) until the calls have moved.
     const retire = async () => {
+      if (retired) return;
+      retired = true;
+      clearTimeout(giveUp);
+      registry?.client.off("ready", onReady);
+      this.leftBehind = undefined;
+      from.failover?.stop();
       from.unbind();
       from.registry.dispose();
       await from.failover?.close();
       await from.client.close();
     };
+    // Settings that never connect (a wrong URL, a refused token) must not keep the old socket and its calls for good:
+    // after a while the calls are handed back from the old socket, as a deploy without "keep calls" would.
+    const handBack = async () => {
+      if (retired) return;
+      await from.registry.releaseAll(RELEASE_TIMEOUT_MS);
+      await retire();
+    };
+    const giveUp = setTimeout(() => void handBack(), TAKEOVER_WAIT_MS);
+    this.leftBehind = handBack;
     if (!registry) {
       // The new settings cannot work: nothing can take the calls; hand them back from the old socket.
-      void from.registry.releaseAll(RELEASE_TIMEOUT_MS).finally(retire);
+      void handBack();
       return;
     }
     const move = async () => {
+      clearTimeout(giveUp);
+      // What runs is read now, not when the deploy began: a component may have ended on the old socket meanwhile.
+      const calls = from.registry.list().map((call) => ({
+        call,
+        running: from.registry.runningOf(call.ivrid),
+        owner: old.owners.get(call.ivrid),
+      }));
       await Promise.allSettled(
         calls.map(async ({ call, running, owner }) => {
           if (owner !== undefined) this.owners.set(call.ivrid, owner);
@@ -246,8 +274,9 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
       );
       await retire();
     };
+    const onReady = () => void move();
     if (registry.client.state === "ready") void move();
-    else registry.client.once("ready", () => void move());
+    else registry.client.once("ready", onReady);
   }
 
   /** How many calls an ivr start node holds now. */
@@ -346,6 +375,9 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
   /** Closes the client and forgets every call (their state belongs to this client). */
   async shutdown(): Promise<void> {
     if (this.closing) return this.closing;
+    const left = this.leftBehind;
+    this.leftBehind = undefined;
+    if (left) await left();
     const cur = this.current;
     this.current = undefined;
     this.owners.clear();
