@@ -43,6 +43,7 @@ const ALLOWED = [
   /^README\.md$/,
   /^LICENSE$/,
   /^examples\/[\w-]+\.json$/,
+  /^docs\/[\w-]+\.png$/,
   /^dist\/([\w-]+\/)*[\w-]+\.(js|d\.ts)$/,
   /^dist\/nodes\/ivrapi-[\w-]+\.html$/,
   /^dist\/nodes\/icons\/[\w-]+\.svg$/,
@@ -178,6 +179,20 @@ describe("package: npm pack, installed into a fresh user folder like the palette
     for (const f of walk(path.join(ROOT, "src", "simulator", "softphone"))) need.push(`dist/simulator/softphone/${f}`);
     const missing = need.filter((f) => !has.has(f));
     assert.deepEqual(missing, [], `missing from the tarball: ${missing.join(", ")}`);
+  });
+
+  it("the README's pictures ship with it (relative links resolve inside the package), and only those", () => {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const pictures = [...readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)].map((m) => m[1] as string);
+    assert.ok(pictures.length > 0);
+    for (const src of pictures) {
+      assert.doesNotMatch(src, /^(\/|\.\.\/)/, `${src}: a link outside the package`);
+      if (/^https?:/.test(src)) continue;
+      assert.ok(entries.includes(path.posix.normalize(src)), `${src} is not in the tarball`);
+    }
+    const shipped = entries.filter((e) => e.startsWith("docs/"));
+    const extra = shipped.filter((e) => !pictures.map((p) => path.posix.normalize(p)).includes(e));
+    assert.deepEqual(extra, [], "pictures the README does not show");
   });
 
   it("installs like a palette install: only runtime dependencies, saved in the user folder's package.json", () => {

@@ -1,6 +1,6 @@
 // Every example flow, as shipped, deployed and driven through a call on the simulator.
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { readFlowFile } from "../../scripts/userdir";
 import type { Simulator } from "../../src/simulator";
 import { startSim } from "../nodes/harness";
@@ -19,19 +19,28 @@ describe("examples", function () {
     await sim?.stop();
   });
 
-  it("ship at least five flows, each with a comment saying how to try it, and with ids unique across files", async () => {
+  it("ship at least ten flows, each with a comment saying how to try it, ids unique across files, every node type used", async () => {
     const files = readdirSync(`${__dirname}/../../examples`).filter((f) => f.endsWith(".json"));
-    assert.ok(files.length >= 5);
+    assert.ok(files.length >= 10, `${files.length} examples`);
     const ids = new Map<string, string>();
+    const used = new Set<string>();
+    const pkg = JSON.parse(readFileSync(`${__dirname}/../../package.json`, "utf8")) as {
+      "node-red": { nodes: Record<string, string> };
+    };
     for (const f of files) {
       const nodes = readFlowFile(`${__dirname}/../../examples/${f}`);
       const comment = nodes.find((n) => n.type === "comment");
       assert.match(String(comment?.info ?? ""), /softphone/i, `${f} explains how to try it`);
+      assert.equal(nodes.find((n) => n.type !== "tab")?.type, "comment", `${f}: the comment comes first`);
       for (const n of nodes) {
+        used.add(n.type);
         if (n.type === "ivrapi-connection") continue;
         assert.ok(!ids.has(n.id), `${n.id} of ${f} is also in ${ids.get(n.id)}`);
         ids.set(n.id, f);
       }
+    }
+    for (const type of Object.keys(pkg["node-red"].nodes).filter((t) => t !== "ivrapi-connection")) {
+      assert.ok(used.has(type), `no example uses ${type}`);
     }
   });
 
