@@ -25,6 +25,7 @@ const PROTOCOL = new Set(
     ...[
       "transfer",
       "transferTimeout",
+      "transferError",
       "error",
       "timeout",
       "terminated",
