@@ -202,7 +202,8 @@ export class Components {
       // The newest replace is what the caller wants now (a caller who pressed 1 then 2 wants menu 2, not menu 2
       // then menu 1): every older replace still waiting is dropped unsent.
       if (replace) this.supersede(s);
-      if (s.queue.length >= this.maxQueue) {
+      // The limit is for busy queue: a replace waits alone at the front (it superseded every older one just now).
+      if (!replace && s.queue.length >= this.maxQueue) {
         const why = `${s.queue.length} components already wait on call ${s.ivrid} (the limit is ${this.maxQueue})`;
         reject(new IvrApiError("busy", why, { ivrid: s.ivrid }));
         return;

@@ -206,6 +206,25 @@ describe("hardening: hostile and unusual servers", () => {
     await assert.rejects(reg2.apply(call2.ivrid, play(), { busy: "queue" }), (e: IvrApiError) => e.code === "busy");
     for (const p of waiting) p.catch(() => {});
     h.sim.hangup(call2.ivrid);
+
+    // The limit counts busy queue only: with none allowed, a replace still replaces.
+    const { client: c3 } = await h.ready();
+    const reg3 = new SessionRegistry(c3, { maxQueue: 0 });
+    const offered3 = once<[CallInfo]>(reg3, "api_start");
+    const call3 = h.sim.placeCall({ key: "k" });
+    await reg3.accept((await offered3)[0]);
+    const playing = reg3.apply(call3.ivrid, play());
+    await h.sim.waitForFrame({ dir: "in", name: "ivrapi_component_apply", where: (b) => b.ivrid === call3.ivrid });
+    await assert.rejects(reg3.apply(call3.ivrid, play(), { busy: "queue" }), (e: IvrApiError) => e.code === "busy");
+    const replaced = reg3.apply(call3.ivrid, play(":GS_PUB/r.wav"), { busy: "replace" });
+    assert.equal((await playing).transferKey, "terminated");
+    await h.sim.waitForFrame({
+      dir: "in",
+      name: "ivrapi_component_apply",
+      where: (b) => b.data.file.endsWith("r.wav"),
+    });
+    h.sim.finishComponent(call3.ivrid);
+    assert.equal((await replaced).data.file, ":GS_PUB/r.wav");
   });
 
   it("defect 8: a repeated api_start for a call already held, or being accepted, offers it no second time", async () => {
