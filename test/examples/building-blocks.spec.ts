@@ -3,20 +3,13 @@
 import assert from "node:assert/strict";
 import type { Simulator } from "../../src/simulator";
 import { startSim } from "../nodes/harness";
-import { ended, helper, loadExample, type Msg, nextMsg, ranComponents, running } from "./harness";
+import { ended, loadExample, type Msg, nextMsg, ranComponents, running, serverPerTest } from "./harness";
 
 describe("examples: IVR building blocks", function () {
   this.timeout(20_000);
   let sim: Simulator;
 
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
-    await sim?.stop();
-  });
+  serverPerTest(() => sim);
 
   /** Component data as applied, without the oId the runtime adds. */
   const dataOf = (c: { data: Record<string, unknown> } | null | undefined) => {

@@ -4,20 +4,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import { readFlowFile } from "../../scripts/userdir";
 import type { Simulator } from "../../src/simulator";
 import { startSim } from "../nodes/harness";
-import { ended, helper, loadExample, type Msg, nextMsg, ranComponents, running } from "./harness";
+import { ended, loadExample, type Msg, nextMsg, ranComponents, running, serverPerTest } from "./harness";
 
 describe("examples", function () {
   this.timeout(20_000);
   let sim: Simulator;
 
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
-    await sim?.stop();
-  });
+  serverPerTest(() => sim);
 
   it("ship at least ten flows, each with a comment saying how to try it, ids unique across files, every node type used", async () => {
     const files = readdirSync(`${__dirname}/../../examples`).filter((f) => f.endsWith(".json"));

@@ -14,6 +14,21 @@ const CORE_NODES = [
   core("function/15-change.js"),
 ];
 
+/**
+ * The test helper's server around every test of a suite, then the flows unloaded and the test's simulator stopped
+ * (`current` reads the suite's simulator variable).
+ */
+export function serverPerTest(current: () => Simulator | undefined): void {
+  beforeEach((done) => {
+    helper.startServer(done);
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await new Promise<void>((r) => helper.stopServer(() => r()));
+    await current()?.stop();
+  });
+}
+
 export async function loadExample(sim: Simulator, file: string): Promise<FlowNode[]> {
   const flow = bindToSimulator(readFlowFile(`${__dirname}/../../examples/${file}`), sim.wsUrl) as FlowNode[];
   helper.settings(CLIENT_SETTINGS);

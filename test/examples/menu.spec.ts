@@ -3,20 +3,13 @@
 import assert from "node:assert/strict";
 import type { Simulator } from "../../src/simulator";
 import { startSim } from "../nodes/harness";
-import { ended, helper, loadExample, ranComponents, running } from "./harness";
+import { ended, loadExample, ranComponents, running, serverPerTest } from "./harness";
 
 describe("examples: ivr menu", function () {
   this.timeout(20_000);
   let sim: Simulator;
 
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
-    await sim?.stop();
-  });
+  serverPerTest(() => sim);
 
   it("1 during the prompt: sales, then hang up", async () => {
     sim = await startSim();
