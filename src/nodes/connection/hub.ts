@@ -13,6 +13,7 @@ import type { CallInfo, ComponentResult, ResumeInfo, SessionEnd } from "../../se
 import { FlowError } from "../common/errors";
 import type { LinkState, LinkView } from "../common/status";
 import { pickStart, type StartClaim } from "./dispatch";
+import { Owners } from "./owners";
 
 export interface HubEvents {
   link: [LinkView];
@@ -400,39 +401,5 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
     });
     await this.closing;
     this.emit("link", this.link);
-  }
-}
-
-/** ivrid → the ivr start node that holds it, with a count per node kept alongside (a status needs it per call). */
-class Owners {
-  private readonly byCall = new Map<string, string>();
-  private readonly counts = new Map<string, number>();
-
-  get(ivrid: string): string | undefined {
-    return this.byCall.get(ivrid);
-  }
-
-  set(ivrid: string, startId: string): void {
-    this.delete(ivrid);
-    this.byCall.set(ivrid, startId);
-    this.counts.set(startId, (this.counts.get(startId) ?? 0) + 1);
-  }
-
-  delete(ivrid: string): void {
-    const owner = this.byCall.get(ivrid);
-    if (owner === undefined) return;
-    this.byCall.delete(ivrid);
-    const n = (this.counts.get(owner) ?? 1) - 1;
-    if (n > 0) this.counts.set(owner, n);
-    else this.counts.delete(owner);
-  }
-
-  count(startId: string): number {
-    return this.counts.get(startId) ?? 0;
-  }
-
-  clear(): void {
-    this.byCall.clear();
-    this.counts.clear();
   }
 }
