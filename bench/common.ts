@@ -56,7 +56,7 @@ export interface ProbeRequest {
   id: number;
   gc: boolean;
   /** Start or stop a CPU profile (node:inspector); `file` is where "stop" writes it. */
-  profile?: "start" | "stop";
+  profile?: "start" | "stop" | "heap-start" | "heap-stop";
   file?: string;
 }
 export interface ProbeAnswer {
@@ -64,6 +64,15 @@ export interface ProbeAnswer {
   id: number;
   cpu: NodeJS.CpuUsage;
   mem: NodeJS.MemoryUsage;
+  /** Since the previous probe: garbage collections and the event loop's delay (ms). */
+  pauses: {
+    gcCount: number;
+    gcMs: number;
+    gcMaxMs: number;
+    gcOver1Ms: number;
+    loopP99Ms: number;
+    loopMaxMs: number;
+  };
 }
 
 export function percentile(sorted: ArrayLike<number>, p: number): number {

@@ -22,7 +22,7 @@ module.exports = {
   flowFile: "flows.json",
   credentialSecret: false,
   ${o.packageDir ? `nodesDir: [${JSON.stringify(o.packageDir)}],` : ""}
-  ivrapiClient: { pingIntervalMs: 0 },
+  ivrapiClient: { pingIntervalMs: 0 },${process.env.BENCH_NR_SETTINGS ? `\n  ...${process.env.BENCH_NR_SETTINGS},` : ""}
   disableEditor: true,
   editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
   diagnostics: { enabled: false },

@@ -5,13 +5,67 @@
 "use strict";
 if (typeof process.send === "function") {
   let session;
-  const answer = (m) => process.send({ bench: "probe", id: m.id, cpu: process.cpuUsage(), mem: process.memoryUsage() });
+  // Pauses since the previous probe: garbage collections (each one's length) and the event loop's delay histogram,
+  // so a round's latency can be set against what stalled the process meanwhile.
+  const { PerformanceObserver, monitorEventLoopDelay, constants } = require("node:perf_hooks");
+  let gcs = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      // The probe's own full collections (before a heap reading) are not the process's.
+      if ((e.detail?.flags ?? 0) & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) continue;
+      if (gcs.length < 100000) gcs.push(e.duration);
+      if (process.env.BENCH_GC_TRACE)
+        require("node:fs").appendFileSync(
+          `${process.env.BENCH_GC_TRACE}-${process.pid}`,
+          `${Math.round(e.startTime)} kind ${e.detail?.kind} ${e.duration.toFixed(2)} ms\n`,
+        );
+    }
+  }).observe({ entryTypes: ["gc"] });
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const pauses = () => {
+    const sorted = gcs.sort((a, b) => a - b);
+    const out = {
+      gcCount: sorted.length,
+      gcMs: sorted.reduce((a, b) => a + b, 0),
+      gcMaxMs: sorted.length ? sorted[sorted.length - 1] : 0,
+      gcOver1Ms: sorted.filter((d) => d > 1).length,
+      loopP99Ms: loop.percentile(99) / 1e6,
+      loopMaxMs: loop.max / 1e6,
+    };
+    gcs = [];
+    loop.reset();
+    return out;
+  };
+  const answer = (m) =>
+    process.send({ bench: "probe", id: m.id, cpu: process.cpuUsage(), mem: process.memoryUsage(), pauses: pauses() });
   process.on("message", (m) => {
     if (m?.bench !== "probe") return;
     if (m.profile === "start") {
       session = new (require("node:inspector").Session)();
       session.connect();
       session.post("Profiler.enable", () => session.post("Profiler.start", () => answer(m)));
+      return;
+    }
+    if (m.profile === "heap-start") {
+      // Every allocation sampled, kept or collected: where the garbage comes from, not only what stays.
+      session = new (require("node:inspector").Session)();
+      session.connect();
+      const sampling = {
+        samplingInterval: 512,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      };
+      session.post("HeapProfiler.startSampling", sampling, () => answer(m));
+      return;
+    }
+    if (m.profile === "heap-stop" && session) {
+      session.post("HeapProfiler.stopSampling", (err, res) => {
+        if (!err) require("node:fs").writeFileSync(m.file, JSON.stringify(res.profile));
+        session.disconnect();
+        session = undefined;
+        answer(m);
+      });
       return;
     }
     if (m.profile === "stop" && session) {

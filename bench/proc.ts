@@ -1,7 +1,7 @@
 // Child processes of the benchmark: the package build it measures, free ports, spawning with an IPC channel, the
 // probe (CPU and heap of a child), and the guarantee that no child outlives the orchestrator.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { ProbeAnswer, ProbeRequest } from "./common";
@@ -126,7 +126,7 @@ export interface Child {
   /** The last 64 KiB of its stdout and stderr. */
   output(): string;
   /** CPU time and memory of the child (after two full GCs when `gc`); or starts/stops a CPU profile. */
-  probe(gc?: boolean, profile?: { action: "start" | "stop"; file?: string }): Promise<ProbeAnswer>;
+  probe(gc?: boolean, profile?: { action: "start" | "stop" | "heap-start" | "heap-stop"; file?: string }): Promise<ProbeAnswer>;
   /** Resolves when it exits. */
   exited: Promise<number | null>;
   kill(): Promise<void>;
@@ -145,6 +145,10 @@ export function spawnNode(name: string, args: string[], env: Record<string, stri
     out = (out + d.toString()).slice(-65536);
   };
   proc.stdout?.on("data", keep);
+  if (process.env.BENCH_OUT_DIR) {
+    const file = path.join(process.env.BENCH_OUT_DIR, `${name}-${proc.pid}.log`);
+    proc.stdout?.on("data", (d: Buffer) => appendFileSync(file, d));
+  }
   proc.stderr?.on("data", keep);
   const exited = new Promise<number | null>((resolve) => {
     proc.once("exit", (code) => {
@@ -197,6 +201,7 @@ export function clientArgs(entry: string): string[] {
 export function nodeRedArgs(userDir: string): string[] {
   return [
     "--expose-gc",
+    ...(process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
     "--require",
     path.join(BENCH, "probe.cjs"),
     require.resolve("node-red/red.js"),

@@ -69,3 +69,42 @@ export function summariseProfile(file: string, pkgDir: string): string {
   }
   return lines.join("\n");
 }
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/**
+ * Reads a sampling heap profile taken over a round with collected objects included (`--profile --heap`): the bytes
+ * allocated per call, by the function that allocated them and by the chain of its callers.
+ */
+export function summariseHeapProfile(file: string, calls: number): string {
+  const prof = JSON.parse(readFileSync(file, "utf8")) as { head: HeapNode };
+  const bySite = new Map<string, number>();
+  const byStack = new Map<string, number>();
+  let total = 0;
+  const name = (n: HeapNode) => {
+    const where = n.callFrame.url.replace(/^file:\/\//, "").replace(/^.*node_modules\//, "").replace(/^.*\/dist\//, "");
+    return `${n.callFrame.functionName || "(anonymous)"} ${where}${where ? `:${n.callFrame.lineNumber + 1}` : ""}`;
+  };
+  const walk = (n: HeapNode, stack: string[]) => {
+    const here = [...stack, name(n)];
+    if (n.selfSize > 0) {
+      total += n.selfSize;
+      bySite.set(here.at(-1) as string, (bySite.get(here.at(-1) as string) ?? 0) + n.selfSize);
+      const key = here.slice(-4).join(" < ");
+      byStack.set(key, (byStack.get(key) ?? 0) + n.selfSize);
+    }
+    for (const c of n.children) walk(c, here);
+  };
+  walk(prof.head, []);
+  const per = (b: number) => `${(b / calls).toFixed(0).padStart(7)} B/call`;
+  const lines = [`heap profile: ${(total / 1048576).toFixed(1)} MiB allocated, ${per(total)} (sampled)`, "  by site:"];
+  for (const [k, b] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 40)) lines.push(`  ${per(b)}  ${k}`);
+  lines.push("  by stack (innermost first):");
+  for (const [k, b] of [...byStack].sort((a, b) => b[1] - a[1]).slice(0, 40))
+    lines.push(`  ${per(b)}  ${k.split(" < ").reverse().join(" < ")}`);
+  return lines.join("\n");
+}

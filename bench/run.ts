@@ -19,6 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import {
   median,
+  type ProbeAnswer,
   percentile,
   REQUESTS,
   type RequestKind,
@@ -43,7 +44,7 @@ import {
   scratchDir,
   spawnNode,
 } from "./proc";
-import { summariseProfile } from "./profile";
+import { summariseHeapProfile, summariseProfile } from "./profile";
 import { renderDocs } from "./render";
 import type {
   BenchResults,
@@ -247,7 +248,7 @@ async function runRound(
   calls: number,
   concurrency = cfg.concurrency,
   componentMs = 0,
-): Promise<RoundResult & { lat: Record<RequestKind, number[]> }> {
+): Promise<RoundResult & { lat: Record<RequestKind, number[]>; pauses: ProbeAnswer["pauses"] }> {
   await sleep(200); // let the previous round's last frames drain everywhere
   const waitedMs = await waitQuiet();
   const before = await child.probe(true);
@@ -273,6 +274,7 @@ async function runRound(
     errors,
     waitedMs,
     lat: r.lat,
+    pauses: after.pauses,
   };
 }
 
@@ -444,6 +446,10 @@ async function main(): Promise<void> {
     const all = latencySummary(REQUESTS.flatMap((k) => r.lat[k]));
     out(
       `  ${SETUP_LABELS[s].padEnd(36)} p50 ${fmtMs(all.p50)} ms, p99 ${fmtMs(all.p99)} ms at ${fmtInt(r.callsPerSec)} calls/s, ${fmtInt(r.cpuUsPerCall)} µs CPU per call`,
+    );
+    const g = r.pauses;
+    out(
+      `  ${"".padEnd(36)} ${g.gcCount} GCs (${fmtMs(g.gcMs)} ms, longest ${fmtMs(g.gcMaxMs)} ms, ${g.gcOver1Ms} over 1 ms); event loop delay p99 ${fmtMs(g.loopP99Ms)} ms, max ${fmtMs(g.loopMaxMs)} ms`,
     );
   }
   for (const [s, c] of children) {
@@ -742,16 +748,17 @@ async function runProfile(pkgDir: string, setup: SetupId): Promise<void> {
   const c = await startSetup(setup, server, pkgDir);
   await runRound(server, c, setup, cfg.warmupCalls);
   const calls = Number(opt("calls") ?? 20_000);
-  const file = path.join(dir, `${setup}.cpuprofile`);
-  await c.probe(true, { action: "start" });
+  const heap = flag("heap");
+  const file = path.join(dir, `${setup}.${heap ? "heapprofile" : "cpuprofile"}`);
+  await c.probe(true, { action: heap ? "heap-start" : "start" });
   const r = await runRound(server, c, setup, calls);
-  await c.probe(false, { action: "stop", file });
+  await c.probe(false, { action: heap ? "heap-stop" : "stop", file });
   out(
     `profiled round (${fmtInt(calls)} calls): ${fmtInt(r.callsPerSec)} calls/s, ${fmtInt(r.cpuUsPerCall)} µs CPU per call (the profiler slows it)`,
   );
   await c.kill();
   await server.child.kill();
-  out(summariseProfile(file, pkgDir));
+  out(heap ? summariseHeapProfile(file, calls) : summariseProfile(file, pkgDir));
   out(`(open ${file} in Chrome DevTools or speedscope for the call tree)`);
 }
 

@@ -36,25 +36,35 @@ export = (RED: NodeAPI) => {
     const { hub, status } = at;
     const keys = cfg.transferKeys;
     const timeoutMs = Math.round(cfg.timeout * 1000);
-    /** The applies this node has in flight (running or queued), for the status. */
-    const running = new Set<{ oType: number }>();
+    /** The applies this node has in flight (running or queued), by oType, for the status. */
+    const running = new Map<number, number>();
+    let inFlight = 0;
 
-    // Language-neutral: "▶ 204" while one component runs, "▶ ×3" while several of this node's do.
-    const showRunning = () => {
-      if (running.size === 0) return status.setOwn(undefined);
-      const one = running.size === 1 ? running.values().next().value?.oType : undefined;
-      const text = one !== undefined ? (Number.isFinite(one) ? `▶ ${one}` : "▶") : `▶ ×${running.size}`;
-      status.setOwn({ text, fill: "blue", shape: "dot" });
+    // Language-neutral: "▶ 204" while one component runs, "▶ ×3" while several of this node's do. Rendered when the
+    // status is redrawn (a few times a second at most), not on every msg.
+    status.ownFrom(() => {
+      if (inFlight === 0) return undefined;
+      const one = inFlight === 1 ? (running.keys().next().value as number) : undefined;
+      const text = one !== undefined ? (Number.isFinite(one) ? `▶ ${one}` : "▶") : `▶ ×${inFlight}`;
+      return { text, fill: "blue", shape: "dot" };
+    });
+    const count = (oType: number, by: 1 | -1) => {
+      const n = (running.get(oType) ?? 0) + by;
+      if (n > 0) running.set(oType, n);
+      else running.delete(oType);
+      inFlight += by;
+      status.touch();
     };
 
     onInput(this, at, async (msg, send) => {
       const ivrid = ivridOf(msg);
       const registry = hub.requireRegistry();
-      // The registry checks the data (once, before anything is sent) and says what is wrong with it.
-      const data = (await resolve(msg)) as Record<string, unknown>;
-      const mine = { oType: typeof data === "object" && data !== null ? Number(data.oType) : Number.NaN };
-      running.add(mine);
-      showRunning();
+      // The registry checks the data (once, before anything is sent) and says what is wrong with it. Fixed data comes
+      // back at once (no promise to wait for); a JSONata expression's value later.
+      const got = resolve(msg);
+      const data = (got instanceof Promise ? await got : got) as Record<string, unknown>;
+      const oType = typeof data === "object" && data !== null ? Number(data.oType) : Number.NaN;
+      count(oType, 1);
       const wait = hub.beginWait(ivrid);
       waiting.add(wait);
       try {
@@ -68,8 +78,7 @@ export = (RED: NodeAPI) => {
       } finally {
         waiting.delete(wait);
         wait();
-        running.delete(mine);
-        showRunning();
+        count(oType, -1);
       }
     });
   }

@@ -19,11 +19,14 @@ export = (RED: NodeAPI) => {
     const { hub, events, status } = at;
     const connection = hub.id;
 
-    const showHeld = () => {
+    // Language-neutral: the number of calls this node controls, read when the status is redrawn.
+    status.ownFrom(() => {
       const n = hub.heldBy(this.id);
-      // Language-neutral: the number of calls this node controls.
-      status.setOwn(n > 0 ? { text: `☎ ${n}` } : undefined);
-    };
+      return n > 0 ? { text: `☎ ${n}` } : undefined;
+    });
+    const showHeld = () => status.touch();
+    /** Whether an output has a wire: a msg for an unwired output would be built for nobody. */
+    const wired = (port: number) => ((this as unknown as { wires?: unknown[][] }).wires?.[port]?.length ?? 0) > 0;
 
     hub.addStart({
       id: this.id,
@@ -49,6 +52,7 @@ export = (RED: NodeAPI) => {
     events.on("session_end", (call, end, owner) => {
       if (owner !== this.id || end.reason === "closed") return;
       showHeld();
+      if (!wired(1)) return;
       const ivr = { ...toIvr(call, connection), reason: end.reason };
       this.send([null, { payload: end.stop ?? { reason: end.reason }, ivr }, null]);
     });

@@ -143,46 +143,48 @@ function isError(v: unknown): v is DecodeError {
   return typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "error";
 }
 
+/** A body the fast path takes as it is, or zod's verdict on it (`name`: the frame's, for the error). */
+function parse<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what: string,
+  fast: (v: never) => boolean,
+  name: string,
+): z.output<S> | DecodeError {
+  if (fast(value as never)) return value as z.output<S>;
+  const r = schema.safeParse(value);
+  return r.success ? r.data : fail("invalid_body", `${what}: ${issuesText(r.error)}`, name);
+}
+
 /** Decodes a frame the server sent. Never throws. */
 export function decode(text: string | Buffer, options: DecodeOptions = {}): ServerFrame | DecodeError {
   const env = envelope(text, options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
   if (isError(env)) return env;
   const { name, body } = env;
 
-  const parse = <S extends z.ZodType>(
-    schema: S,
-    value: unknown,
-    what: string,
-    fast: (v: never) => boolean,
-  ): z.output<S> | DecodeError => {
-    if (fast(value as never)) return value as z.output<S>;
-    const r = schema.safeParse(value);
-    return r.success ? r.data : fail("invalid_body", `${what}: ${issuesText(r.error)}`, name);
-  };
-
   if (name === "notify") {
-    const notify = parse(NotifyBody, body, "notify", fastNotify);
+    const notify = parse(NotifyBody, body, "notify", fastNotify, name);
     if (isError(notify)) return notify;
     if (notify.class === "ivrevents" && notify.type === "api_start") {
-      const data = parse(ApiStartData, notify.data, "ivrevents.api_start data", fastApiStart);
+      const data = parse(ApiStartData, notify.data, "ivrevents.api_start data", fastApiStart, name);
       return isError(data) ? data : { kind: "api_start", data, notify };
     }
     if (notify.class === "ivrevents" && notify.type === "api_stop") {
-      const data = parse(ApiStopData, notify.data, "ivrevents.api_stop data", fastApiStop);
+      const data = parse(ApiStopData, notify.data, "ivrevents.api_stop data", fastApiStop, name);
       return isError(data) ? data : { kind: "api_stop", data, notify };
     }
     return { kind: "notify", notify };
   }
   if (name === "ivrapi_component_stopped") {
-    const parsed = parse(ComponentStoppedBody, body, name, fastComponentStopped);
+    const parsed = parse(ComponentStoppedBody, body, name, fastComponentStopped, name);
     return isError(parsed) ? parsed : { kind: "component_stopped", body: parsed };
   }
   if (name === "ivrapi_dtmf") {
-    const parsed = parse(DtmfBody, body, name, fastDtmf);
+    const parsed = parse(DtmfBody, body, name, fastDtmf, name);
     return isError(parsed) ? parsed : { kind: "dtmf", body: parsed };
   }
   if (name.endsWith("_result")) {
-    const parsed = parse(ResultBody, body, name, fastResult);
+    const parsed = parse(ResultBody, body, name, fastResult, name);
     if (isError(parsed)) return parsed;
     const request = name.slice(0, -"_result".length);
     return {

@@ -45,7 +45,11 @@ interface EarlyFrame {
   body: Record<string, unknown>;
 }
 
-export class CallRecords extends EventEmitter<{ changed: [CallSummary] }> {
+/**
+ * `changed` names the record that changed (live or just ended): a listener that shows it makes its summary when it
+ * sends, at its own pace, so a busy connection does not build one per event.
+ */
+export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
   readonly metrics = new Metrics();
   private readonly byIvrid = new Map<string, CallRecord>();
   /** The connections recorded now: their registries list the calls that have no record yet. */
@@ -212,7 +216,7 @@ export class CallRecords extends EventEmitter<{ changed: [CallSummary] }> {
       }
       if (held) this.forget(held);
       m.accepted++;
-      if (this.listenerCount("changed") > 0) this.emit("changed", this.make(call, registry, o).summary());
+      if (this.listenerCount("changed") > 0) this.emit("changed", this.make(call, registry, o));
     };
     const onEnd = (call: CallInfo, end: SessionEnd) => {
       // A registry let go because its calls moved to another (a changed connection): the call goes on there.
@@ -331,7 +335,7 @@ export class CallRecords extends EventEmitter<{ changed: [CallSummary] }> {
   }
 
   private changed(rec: CallRecord): void {
-    if (this.listenerCount("changed") > 0) this.emit("changed", rec.summary());
+    if (this.listenerCount("changed") > 0) this.emit("changed", rec);
   }
 
   /** Keeps the last recentMax ended records. */

@@ -12,7 +12,7 @@ export const DEFAULT_MAX_QUEUE = 20;
 /** What the registry lends the components: its one way to send, and where results and warnings go. */
 export interface ComponentHost {
   terminateRequest(s: Session): Promise<Answer>;
-  applyRequest(s: Session, data: ComponentData): Promise<Answer>;
+  applyRequest(s: Session, data: ComponentData, source: string | undefined): Promise<Answer>;
   /** Is the session still the live record of its call? */
   isHeld(s: Session): boolean;
   stopped(s: Session, result: ComponentResult): void;
@@ -65,7 +65,7 @@ export class Components {
   /** Runs data (already validated) on the call, or applies the busy policy when one runs. */
   apply(s: Session, data: ComponentData, options: ApplyOptions): Promise<ComponentResult> {
     const timeoutMs = options.timeoutMs ?? 0;
-    if (!s.running && !s.terminating) return this.run(s, data, timeoutMs);
+    if (!s.running && !s.terminating) return this.run(s, data, timeoutMs, options.source);
     const oId = s.running?.oId ?? "being terminated";
     switch (options.busy ?? "reject") {
       case "reject":
@@ -80,7 +80,7 @@ export class Components {
         );
       case "queue":
       case "replace":
-        return this.enqueue(s, data, timeoutMs, options.busy === "replace");
+        return this.enqueue(s, data, timeoutMs, options.busy === "replace", options.source);
     }
   }
 
@@ -196,9 +196,15 @@ export class Components {
     if (r.serverOId !== undefined) this.byOId.delete(r.serverOId);
   }
 
-  private enqueue(s: Session, data: ComponentData, timeoutMs: number, replace: boolean): Promise<ComponentResult> {
+  private enqueue(
+    s: Session,
+    data: ComponentData,
+    timeoutMs: number,
+    replace: boolean,
+    source: string | undefined,
+  ): Promise<ComponentResult> {
     return new Promise<ComponentResult>((resolve, reject) => {
-      const item: QueuedApply = { data, timeoutMs, replace, resolve, reject };
+      const item: QueuedApply = { data, source, timeoutMs, replace, resolve, reject };
       // The newest replace is what the caller wants now (a caller who pressed 1 then 2 wants menu 2, not menu 2
       // then menu 1): every older replace still waiting is dropped unsent.
       if (replace) this.supersede(s);
@@ -226,13 +232,13 @@ export class Components {
     }
   }
 
-  private run(s: Session, data: ComponentData, timeoutMs: number): Promise<ComponentResult> {
+  private run(s: Session, data: ComponentData, timeoutMs: number, source?: string): Promise<ComponentResult> {
     return new Promise<ComponentResult>((resolve, reject) => {
       const oId = this.nextOId++;
       const running: RunningComponent = {
         oId,
-        // data is the registry's own checked copy: it carries our oId (one in the user's data is replaced).
-        data: Object.assign(data, { oId }),
+        data,
+        source,
         timeoutMs,
         timer: undefined,
         timedOut: false,
@@ -240,6 +246,8 @@ export class Components {
         resolve,
         reject,
       };
+      // data is the registry's own checked copy: it carries our oId (one in the user's data is replaced).
+      data.oId = oId;
       s.running = running;
       this.byOId.set(String(oId), s);
       if (!s.unknownComponent) {
@@ -292,7 +300,7 @@ export class Components {
 
   private send(s: Session, running: RunningComponent): void {
     const oId = running.oId;
-    this.host.applyRequest(s, running.data).then(
+    this.host.applyRequest(s, running.data, running.source).then(
       (answer) => {
         if (!isActive(s, running)) return;
         // A server that numbers components itself may say so in the answer: its stop event will use that oId.
@@ -367,12 +375,14 @@ export class Components {
   private drain(s: Session): void {
     if (s.running || s.terminating || s.status !== "held" || !this.host.isHeld(s)) return;
     const next = s.dequeue();
-    if (next) this.run(s, next.data, next.timeoutMs).then(next.resolve, next.reject);
+    if (next) this.run(s, next.data, next.timeoutMs, next.source).then(next.resolve, next.reject);
   }
 }
 
 /** The component a stop event ends, within its call; undefined when the call has none it could be. */
 function matchComponent(s: Session, oId: string | undefined): RunningComponent | undefined {
+  // The everyday case, nothing terminated: the one that runs is the only one it can be (no list to build).
+  if (s.stopping.size === 0) return s.running;
   // Terminated ones first: without an oId, the oldest still waiting for its event ends before its replacement.
   const outstanding = [...s.stopping.values()];
   if (s.running) outstanding.push(s.running);

@@ -9,6 +9,7 @@ export const REQUEST_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 const MAX_LABEL_SETS = 200;
 
 interface Histogram {
+  /** Answers per bucket, each counted in the first bucket it fits (cumulated when rendered). */
   counts: number[];
   sum: number;
   count: number;
@@ -27,7 +28,8 @@ export class Metrics {
   private readonly requests = new Map<string, Histogram>();
 
   component(oType: unknown, exit: string): void {
-    bump(this.components, `${labelValue(String(oType ?? ""))}\u0000${labelValue(exit)}`, "other\u0000other");
+    // The key is the raw pair (escaped when rendered): no text is built per component that ends.
+    bump(this.components, `${String(oType ?? "")}\u0000${exit.length > 64 ? exit.slice(0, 64) : exit}`, OTHER_PAIR);
   }
 
   error(code: string): void {
@@ -46,8 +48,12 @@ export class Metrics {
       this.requests.set(name, h);
     }
     const counts = h.counts;
-    for (let i = 0; i < REQUEST_BUCKETS.length; i++)
-      if (seconds <= (REQUEST_BUCKETS[i] as number)) counts[i] = (counts[i] ?? 0) + 1;
+    for (let i = 0; i < REQUEST_BUCKETS.length; i++) {
+      if (seconds <= (REQUEST_BUCKETS[i] as number)) {
+        counts[i] = (counts[i] ?? 0) + 1;
+        break;
+      }
+    }
     h.sum += seconds;
     h.count++;
   }
@@ -72,7 +78,7 @@ export class Metrics {
     head("ivrapi_components_total", "counter", "Components that ended, by oType and exit (transferKey).");
     for (const [k, n] of this.components) {
       const [otype, exit] = k.split("\u0000");
-      out.push(`ivrapi_components_total{otype="${otype}",exit="${exit}"} ${n}`);
+      out.push(`ivrapi_components_total{otype="${labelValue(otype ?? "")}",exit="${labelValue(exit ?? "")}"} ${n}`);
     }
     head("ivrapi_dtmf_total", "counter", "Keys pressed on controlled calls.");
     out.push(`ivrapi_dtmf_total ${this.dtmf}`);
@@ -85,8 +91,10 @@ export class Metrics {
     head("ivrapi_request_seconds", "histogram", "Time from a request to its answer, by request.");
     for (const [name, h] of this.requests) {
       const l = `request="${labelValue(name)}"`;
+      let upTo = 0;
       for (let i = 0; i < REQUEST_BUCKETS.length; i++) {
-        out.push(`ivrapi_request_seconds_bucket{${l},le="${REQUEST_BUCKETS[i]}"} ${h.counts[i]}`);
+        upTo += h.counts[i] ?? 0;
+        out.push(`ivrapi_request_seconds_bucket{${l},le="${REQUEST_BUCKETS[i]}"} ${upTo}`);
       }
       out.push(`ivrapi_request_seconds_bucket{${l},le="+Inf"} ${h.count}`);
       out.push(`ivrapi_request_seconds_sum{${l}} ${h.sum}`, `ivrapi_request_seconds_count{${l}} ${h.count}`);
@@ -94,6 +102,8 @@ export class Metrics {
     return `${out.join("\n")}\n`;
   }
 }
+
+const OTHER_PAIR = "other\u0000other";
 
 function bump(m: Map<string, number>, key: string, overflow: string): void {
   const n = m.get(key);

@@ -58,8 +58,6 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private readonly idleGuardMs: number;
   private guardTimer: NodeJS.Timeout | undefined;
   private readonly unbind: () => void;
-  /** Who applied a component (ApplyOptions.source), by the registry's own copy of its data: for component_started. */
-  private readonly sources = new WeakMap<object, string>();
   /** Errors already reported as `failed` (an apply's error reaches both its request and its caller). */
   private readonly reported = new WeakSet<object>();
 
@@ -73,8 +71,8 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     this.idleGuardMs = checkIdleGuard(options.idleGuardMs);
     this.components = new Components(
       {
-        applyRequest: (s, data) => {
-          if (this.listenerCount("component_started") > 0) this.started(s, data);
+        applyRequest: (s, data, source) => {
+          if (this.listenerCount("component_started") > 0) this.started(s, data, source);
           return this.sessionRequest(s, "ivrapi_component_apply", { data });
         },
         terminateRequest: (s) => this.sessionRequest(s, "ivrapi_component_terminate", {}),
@@ -273,8 +271,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   }
 
   /** An apply goes out: who asked for it, for the call record. */
-  private started(s: Session, data: ComponentData): void {
-    const source = this.sources.get(data);
+  private started(s: Session, data: ComponentData, source: string | undefined): void {
     const oId = Number(data.oId);
     this.emit("component_started", s.call, source === undefined ? { oId, data } : { oId, data, source });
   }
@@ -289,9 +286,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     // The one check of the data (key and ivrid are the session's own); its output is a fresh copy the runtime may
     // add its oId to.
     if (fastComponentData(data)) {
-      const copy = { ...data } as ComponentData;
-      if (options.source !== undefined) this.sources.set(copy, options.source);
-      return this.components.apply(s, copy, options);
+      return this.components.apply(s, { ...data } as ComponentData, options);
     }
     const checked = ComponentData.safeParse(data);
     if (!checked.success) {
@@ -300,7 +295,6 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         ivrid,
       });
     }
-    if (options.source !== undefined) this.sources.set(checked.data, options.source);
     return this.components.apply(s, checked.data, options);
   }
 

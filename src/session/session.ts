@@ -9,6 +9,8 @@ export interface RunningComponent {
   /** The server's own oId for it, when the apply answer named one that differs from ours. */
   serverOId?: string;
   data: ComponentData;
+  /** Who applied it (ApplyOptions.source). */
+  source?: string | undefined;
   timeoutMs: number;
   timer: NodeJS.Timeout | undefined;
   timedOut: boolean;
@@ -25,6 +27,7 @@ export interface RunningComponent {
 
 export interface QueuedApply {
   data: ComponentData;
+  source: string | undefined;
   timeoutMs: number;
   /** Queued by busy `replace`: a newer replace supersedes it. */
   replace: boolean;

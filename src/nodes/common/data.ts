@@ -5,7 +5,8 @@ import { checkComponent } from "../../protocol/catalog";
 import type { FormField } from "./configs";
 import { FlowError } from "./errors";
 
-export type Resolver = (msg: Record<string, unknown>) => Promise<unknown>;
+/** The data for one msg: at once when it needs nothing asynchronous (fixed JSON, a msg property, a plain form). */
+export type Resolver = (msg: Record<string, unknown>) => unknown | Promise<unknown>;
 
 /** `what` names the setting in errors ("data", "prompt"). Throws at deploy on JSON that does not parse. */
 export function dataResolver(RED: NodeAPI, node: Node, type: string, text: string, what = "data"): Resolver {
@@ -18,10 +19,10 @@ export function dataResolver(RED: NodeAPI, node: Node, type: string, text: strin
         throw new Error(`${what} is not valid JSON: ${(err as Error).message}`);
       }
       // The registry's check copies the data before it adds its oId, so the parsed JSON is shared, never changed.
-      return async () => fixed;
+      return () => fixed;
     }
     case "msg":
-      return async (msg) => RED.util.getMessageProperty(msg as never, text || "payload");
+      return (msg) => RED.util.getMessageProperty(msg as never, text || "payload");
     default: {
       const expr = RED.util.prepareJSONataExpression(text, node);
       return (msg) =>
@@ -107,7 +108,7 @@ export function formResolver(RED: NodeAPI, node: Node, oType: number, fields: Re
   }
   if (dynamic.length === 0) {
     const data = checked(fixed);
-    return async () => data;
+    return () => data;
   }
   return async (msg) => {
     const values = await Promise.all(dynamic.map((d) => d.read(msg)));

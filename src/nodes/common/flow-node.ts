@@ -70,11 +70,12 @@ export function onInput(
   at: Attached,
   work: (msg: NodeMessageInFlow & Record<string, unknown>, send: Send) => Promise<void>,
 ): void {
-  node.on("input", (msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void) => {
-    // A late answer (the node was closed meanwhile) must not send into a stopped flow.
-    const guarded: Send = (m) => {
-      if (at.live) send(m);
-    };
+  // A late answer (the node was closed meanwhile) must not send into a stopped flow. One function for every msg: the
+  // `send` Node-RED hands each msg is node.send itself.
+  const guarded: Send = (m) => {
+    if (at.live) node.send(m);
+  };
+  node.on("input", (msg: NodeMessageInFlow, _send: Send, done: (err?: Error) => void) => {
     work(msg as NodeMessageInFlow & Record<string, unknown>, guarded).then(
       () => {
         if (at.live) done();

@@ -76,6 +76,8 @@ export function linkStatus(link: LinkView): NodeStatus {
 export class StatusView {
   private link: LinkView;
   private own: OwnStatus | undefined;
+  /** Renders the node's own status when a redraw happens (see ownFrom): a busy node pays for one a redraw, not a msg. */
+  private render: (() => OwnStatus | undefined) | undefined;
   private shown: NodeStatus | undefined;
   private lastDraw = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -99,8 +101,24 @@ export class StatusView {
   }
 
   setOwn(own: OwnStatus | undefined): void {
+    this.render = undefined;
     if (sameOwn(own, this.own)) return;
     this.own = own;
+    this.redraw();
+  }
+
+  /**
+   * The node's own status comes from `render`, read when the status is redrawn; `touch()` says it may have changed.
+   * For a status that follows a count changing on every msg (calls held, components running).
+   */
+  ownFrom(render: () => OwnStatus | undefined): void {
+    this.render = render;
+    this.touch();
+  }
+
+  /** What ownFrom renders may have changed: redrawn now, or at the next allowed redraw. */
+  touch(): void {
+    if (this.timer) return;
     this.redraw();
   }
 
@@ -157,6 +175,7 @@ export class StatusView {
   private draw(): void {
     this.cancelRedraw();
     this.lastDraw = Date.now();
+    if (this.render) this.own = this.render();
     const s = this.current;
     const was = this.shown;
     if (was && was.fill === s.fill && was.shape === s.shape && was.text === s.text) return;

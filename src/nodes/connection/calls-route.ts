@@ -3,7 +3,7 @@
 // live updates to the editors over Node-RED's comms, batched (one message per PUBLISH_MS at most, whatever the load).
 import type { NodeAPI } from "node-red";
 import { CallRecords, type CallRecordsOptions } from "../../session/call-records";
-import type { CallSummary } from "../../session/record";
+import type { CallRecord, CallSummary } from "../../session/record";
 
 /** The comms topic the sidebar subscribes to. */
 export const CALLS_TOPIC = "ivrapi/calls";
@@ -63,19 +63,20 @@ function registerCallsRoutes(RED: NodeAPI, records: CallRecords): void {
     res.send(records.metricsText());
   });
 
-  const pending = new Map<string, CallSummary>();
+  // The records that changed since the last batch: summarised when the batch goes, each once however often it changed.
+  const pending = new Map<string, CallRecord>();
   let overflow = false;
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
     timer = undefined;
-    const data = overflow ? { reload: true } : { calls: [...pending.values()] };
+    const data = overflow ? { reload: true } : { calls: [...pending.values()].map((r) => r.summary()) };
     pending.clear();
     overflow = false;
     RED.comms.publish(CALLS_TOPIC, data, false);
   };
-  records.on("changed", (s) => {
+  records.on("changed", (rec) => {
     if (!overflow) {
-      pending.set(s.ivrid, s);
+      pending.set(rec.ivrid, rec);
       if (pending.size > MAX_BATCH) {
         overflow = true;
         pending.clear();
