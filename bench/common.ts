@@ -1,7 +1,7 @@
 // What the benchmark's processes say to each other (over Node's IPC channel), and the small statistics they share.
 
-/** The four setups, in the order the report lists them. */
-export const SETUPS = ["bare", "runtime", "package", "handrolled"] as const;
+/** The setups, in the order the report lists them. */
+export const SETUPS = ["bare", "runtime", "package", "handrolled", "floor"] as const;
 export type SetupId = (typeof SETUPS)[number];
 
 export const SETUP_LABELS: Record<SetupId, string> = {
@@ -9,6 +9,7 @@ export const SETUP_LABELS: Record<SetupId, string> = {
   runtime: "2 IvrApiClient + SessionRegistry",
   package: "3 Node-RED + ivrapi nodes",
   handrolled: "4 Node-RED hand-rolled flow",
+  floor: "5 Node-RED floor (bare ws in nodes)",
 };
 
 /** Requests of the call script, in order; each is triggered by one server frame (see server.ts). */

@@ -12,6 +12,8 @@ export interface UserDirOptions {
   base: string;
   /** Set for setup 3: the package folder (with package.json and dist/) Node-RED loads through nodesDir. */
   packageDir?: string;
+  /** The token the flow connects with (the server tells setups apart by it); the setup's id by default. */
+  token?: string;
 }
 
 function settings(o: UserDirOptions): string {
@@ -35,10 +37,12 @@ module.exports = {
 `;
 }
 
-export function writeUserDir(o: UserDirOptions, setup: "package" | "handrolled"): void {
+export function writeUserDir(o: UserDirOptions, setup: "package" | "handrolled" | "floor"): void {
   mkdirSync(o.userDir, { recursive: true });
   writeFileSync(join(o.userDir, "settings.js"), settings(o));
-  const { flows, creds } = setup === "package" ? packageFlow(o.base) : handRolledFlow(o.base);
+  const { flows, creds } =
+    setup === "package" ? packageFlow(o.base) : setup === "floor" ? floorFlow(o.base) : handRolledFlow(o.base);
+  if (o.token) for (const id of Object.keys(creds)) (creds[id] as { token: string }).token = o.token;
   writeFileSync(join(o.userDir, "flows.json"), JSON.stringify(flows, null, 2));
   writeFileSync(join(o.userDir, "flows_cred.json"), JSON.stringify(creds, null, 2));
 }
@@ -106,6 +110,29 @@ function packageFlow(base: string): { flows: FlowNode[]; creds: Record<string, u
     },
   ];
   return { flows, creds: { [connection]: { token: "package" } } };
+}
+
+/** Setup 5: the same flow with the floor nodes (bench/floor): what Node-RED costs a package that does nothing more. */
+function floorFlow(base: string): { flows: FlowNode[]; creds: Record<string, unknown> } {
+  const z = "bench-floor";
+  const connection = "bench-floor-conn";
+  const node = (id: string, type: string, next: string[], extra: Record<string, unknown> = {}): FlowNode => ({
+    id,
+    type,
+    z,
+    connection,
+    ...extra,
+    wires: [next],
+  });
+  const flows: FlowNode[] = [
+    { id: z, type: "tab", label: "bench: floor" },
+    { id: connection, type: "floor-connection", url: base },
+    node("bench-floor-start", "floor-start", ["bench-floor-play"], { key: "bench" }),
+    node("bench-floor-play", "floor-apply", ["bench-floor-record"], { data: PLAY }),
+    node("bench-floor-record", "floor-apply", ["bench-floor-abort"], { data: RECORD }),
+    node("bench-floor-abort", "floor-abort", []),
+  ];
+  return { flows, creds: { [connection]: { token: "floor" } } };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -196,12 +196,13 @@ export function svg(r: BenchResults): string {
     runtime: "#4e79a7",
     package: "#e15759",
     handrolled: "#f28e2b",
+    floor: "#59a14f",
   };
   const parts: string[] = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="13">`,
   );
-  parts.push("<title>ivrapi benchmark: calls per second and CPU per call of the four setups</title>");
+  parts.push("<title>ivrapi benchmark: calls per second and CPU per call of the setups</title>");
   parts.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   parts.push(
     `<text x="12" y="22" font-size="15" font-weight="bold">ivrapi call script, ${r.config.concurrency} concurrent, ${r.config.rounds} round(s) of ${r.config.calls} calls</text>`,

@@ -232,8 +232,16 @@ async function startSetup(setup: SetupId, server: Server, pkgDir: string): Promi
   } else {
     const userDir = scratchDir(`${setup}-${++userDirs}`);
     writeUserDir(
-      { userDir, port: await freePort(), base: server.base, ...(setup === "package" ? { packageDir: pkgDir } : {}) },
-      setup,
+      {
+        userDir,
+        port: await freePort(),
+        base: server.base,
+        ...(setup === "package" ? { packageDir: pkgDir } : setup === "floor" ? { packageDir: path.join(BENCH, "floor") } : {}),
+        ...(setup === "handrolled" && process.env.BENCH_ALT_PKG
+          ? { packageDir: process.env.BENCH_ALT_PKG, token: setup }
+          : {}),
+      },
+      setup === "handrolled" && process.env.BENCH_ALT_PKG ? "package" : setup,
     );
     child = spawnNode(setup, nodeRedArgs(userDir), {}, userDir);
   }
@@ -251,7 +259,10 @@ async function runRound(
 ): Promise<RoundResult & { lat: Record<RequestKind, number[]>; pauses: ProbeAnswer["pauses"] }> {
   await sleep(200); // let the previous round's last frames drain everywhere
   const waitedMs = await waitQuiet();
-  const before = await child.probe(true);
+  // No forced collection before a timed round: two full GCs shrink V8's young generation, and the round then pays for
+  // growing it again (it doubled the CPU per call of the Node-RED setups in 2,000-call rounds, and did little to the
+  // plain clients). A process in service never sees one; heap readings (heldHeap, growth) still force them.
+  const before = await child.probe(false);
   const busy0 = machineBusyUs();
   const r = await server.run({ type: "round", setup, calls, concurrency, componentMs });
   const busy1 = machineBusyUs();
@@ -386,7 +397,7 @@ async function main(): Promise<void> {
     setups.map((s) => [s, { accept: [], apply204: [], apply208: [], abort: [] }]),
   );
 
-  const header = `  ${"setup".padEnd(36)} ${"calls/s".padStart(8)} ${"CPU µs/call".padStart(12)} ${"server µs/call (load)".padStart(22)} ${"p50/p99 ms".padStart(14)} ${"other load".padStart(10)}`;
+  const header = `  ${"setup".padEnd(36)} ${"calls/s".padStart(8)} ${"CPU µs/call".padStart(12)} ${"server µs/call (load)".padStart(22)} ${"p50/p99 ms".padStart(14)} ${"other load".padStart(10)} ${"GCs / ms".padStart(14)}`;
   for (let round = 0; round <= cfg.rounds; round++) {
     const warmup = round === 0;
     const order = setups.map((_, i) => setups[(i + Math.max(0, round - 1)) % setups.length] as SetupId);
@@ -404,7 +415,7 @@ async function main(): Promise<void> {
       if (!warmup) for (const k of REQUESTS) pooled.get(s)?.[k].push(...lat[k]);
       const all = latencySummary(REQUESTS.flatMap((k) => lat[k]));
       out(
-        `  ${SETUP_LABELS[s].padEnd(36)} ${fmtInt(r.callsPerSec).padStart(8)} ${fmtInt(r.cpuUsPerCall).padStart(12)} ${`${fmtInt(r.serverCpuUsPerCall)} (${r.serverLoadPct.toFixed(0)}%)`.padStart(22)} ${`${fmtMs(all.p50)}/${fmtMs(all.p99)}`.padStart(14)} ${`${r.foreignCpuPct.toFixed(0)}%`.padStart(10)}`,
+        `  ${SETUP_LABELS[s].padEnd(36)} ${fmtInt(r.callsPerSec).padStart(8)} ${fmtInt(r.cpuUsPerCall).padStart(12)} ${`${fmtInt(r.serverCpuUsPerCall)} (${r.serverLoadPct.toFixed(0)}%)`.padStart(22)} ${`${fmtMs(all.p50)}/${fmtMs(all.p99)}`.padStart(14)} ${`${r.foreignCpuPct.toFixed(0)}%`.padStart(10)} ${`${r.pauses.gcCount} / ${fmtMs(r.pauses.gcMs)}`.padStart(14)}`,
       );
       if (r.errors.length) {
         out(`    errors: ${r.errors.slice(0, 3).join("; ")}`);

@@ -166,7 +166,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     // No per-frame callback: the socket was checked open above, and a write that fails closes it, which fails
     // everything in flight with connection_lost (dropped()).
     this.write(ws, text);
-    if (this._observer) this._observer.frame("out", name, body);
+    if (this._observer) this._observer.frame("out", name, body, text);
     return answer;
   }
 

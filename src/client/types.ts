@@ -45,9 +45,10 @@ export interface ClientObserver {
   /**
    * A frame sent (`out`: the request's name, its body as sent, qid included) or received (`in`: `<request>_result`
    * for an answer, `ivrevents.api_start`/`ivrevents.api_stop` with the notify body, `ivrapi_component_stopped`,
-   * `ivrapi_dtmf`). Other notifications and frames that could not be decoded are not passed.
+   * `ivrapi_dtmf`). Other notifications and frames that could not be decoded are not passed. `text`: the frame as
+   * it crossed the wire (one string to keep, where the body is a tree of objects).
    */
-  frame(dir: "in" | "out", name: string, body: Record<string, unknown>): void;
+  frame(dir: "in" | "out", name: string, body: Record<string, unknown>, text: string): void;
   /** A request got its answer (accepted or refused by the server) after `ms`. */
   answered?(request: string, ms: number, ok: boolean): void;
 }
@@ -76,19 +77,19 @@ export interface ClientEvents {
 export function observeFrame(o: ClientObserver, frame: ServerFrame): void {
   switch (frame.kind) {
     case "result":
-      o.frame("in", `${frame.request}_result`, frame.body);
+      o.frame("in", `${frame.request}_result`, frame.body, frame.text);
       return;
     case "api_start":
-      o.frame("in", "ivrevents.api_start", frame.notify);
+      o.frame("in", "ivrevents.api_start", frame.notify, frame.text);
       return;
     case "api_stop":
-      o.frame("in", "ivrevents.api_stop", frame.notify);
+      o.frame("in", "ivrevents.api_stop", frame.notify, frame.text);
       return;
     case "component_stopped":
-      o.frame("in", "ivrapi_component_stopped", frame.body);
+      o.frame("in", "ivrapi_component_stopped", frame.body, frame.text);
       return;
     case "dtmf":
-      o.frame("in", "ivrapi_dtmf", frame.body);
+      o.frame("in", "ivrapi_dtmf", frame.body, frame.text);
       return;
   }
 }

@@ -36,7 +36,8 @@ export interface DecodeError {
   name?: string;
 }
 
-export type ServerFrame =
+/** Every decoded frame carries `text`: the frame as it came over the wire (what a record of the traffic keeps). */
+export type ServerFrame = (
   | { kind: "api_start"; data: ApiStartData; notify: NotifyBody }
   | { kind: "api_stop"; data: ApiStopData; notify: NotifyBody }
   /** Any other notification (another class/type): passed on, never dropped. */
@@ -45,7 +46,8 @@ export type ServerFrame =
   | { kind: "component_stopped"; body: ComponentStoppedBody }
   | { kind: "dtmf"; body: DtmfBody }
   /** A well-formed frame whose name we do not know. */
-  | { kind: "unknown"; name: string; body: Record<string, unknown> };
+  | { kind: "unknown"; name: string; body: Record<string, unknown> }
+) & { text: string };
 
 export type ClientFrame = {
   [N in RequestName]: { kind: "request"; name: N; body: ParsedRequestBody<N> };
@@ -110,7 +112,7 @@ function mayNestDeeperThan(text: string, max: number): boolean {
 function envelope(
   raw: string | Buffer,
   maxFrameBytes: number,
-): { name: string; body: Record<string, unknown> } | DecodeError {
+): { name: string; body: Record<string, unknown>; text: string } | DecodeError {
   const size = typeof raw === "string" ? Buffer.byteLength(raw) : raw.length;
   if (size > maxFrameBytes) return fail("too_large", `frame of ${size} bytes exceeds the limit of ${maxFrameBytes}`);
   const text = typeof raw === "string" ? raw : raw.toString("utf8");
@@ -136,7 +138,7 @@ function envelope(
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return fail("not_frame", `body of "${name}" is not an object`, name);
   }
-  return { name, body: body as Record<string, unknown> };
+  return { name, body: body as Record<string, unknown>, text };
 }
 
 function isError(v: unknown): v is DecodeError {
@@ -160,28 +162,28 @@ function parse<S extends z.ZodType>(
 export function decode(text: string | Buffer, options: DecodeOptions = {}): ServerFrame | DecodeError {
   const env = envelope(text, options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
   if (isError(env)) return env;
-  const { name, body } = env;
+  const { name, body, text: wire } = env;
 
   if (name === "notify") {
     const notify = parse(NotifyBody, body, "notify", fastNotify, name);
     if (isError(notify)) return notify;
     if (notify.class === "ivrevents" && notify.type === "api_start") {
       const data = parse(ApiStartData, notify.data, "ivrevents.api_start data", fastApiStart, name);
-      return isError(data) ? data : { kind: "api_start", data, notify };
+      return isError(data) ? data : { kind: "api_start", data, notify, text: wire };
     }
     if (notify.class === "ivrevents" && notify.type === "api_stop") {
       const data = parse(ApiStopData, notify.data, "ivrevents.api_stop data", fastApiStop, name);
-      return isError(data) ? data : { kind: "api_stop", data, notify };
+      return isError(data) ? data : { kind: "api_stop", data, notify, text: wire };
     }
-    return { kind: "notify", notify };
+    return { kind: "notify", notify, text: wire };
   }
   if (name === "ivrapi_component_stopped") {
     const parsed = parse(ComponentStoppedBody, body, name, fastComponentStopped, name);
-    return isError(parsed) ? parsed : { kind: "component_stopped", body: parsed };
+    return isError(parsed) ? parsed : { kind: "component_stopped", body: parsed, text: wire };
   }
   if (name === "ivrapi_dtmf") {
     const parsed = parse(DtmfBody, body, name, fastDtmf, name);
-    return isError(parsed) ? parsed : { kind: "dtmf", body: parsed };
+    return isError(parsed) ? parsed : { kind: "dtmf", body: parsed, text: wire };
   }
   if (name.endsWith("_result")) {
     const parsed = parse(ResultBody, body, name, fastResult, name);
@@ -193,9 +195,10 @@ export function decode(text: string | Buffer, options: DecodeOptions = {}): Serv
       qid: parsed.qid,
       body: parsed,
       outcome: classifyResult(parsed, options.resultRules, request),
+      text: wire,
     };
   }
-  return { kind: "unknown", name, body };
+  return { kind: "unknown", name, body, text: wire };
 }
 
 /** Decodes a frame a client sent (the simulator's side). Never throws. */

@@ -42,7 +42,7 @@ interface EarlyFrame {
   t: number;
   dir: "in" | "out";
   name: string;
-  body: Record<string, unknown>;
+  text: string;
 }
 
 /**
@@ -132,13 +132,13 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
     let everReady = client.state === "ready";
     const m = this.metrics;
 
-    const route = (t: number, dir: "in" | "out", name: string, body: Record<string, unknown>, ivrid: string) => {
+    const route = (t: number, dir: "in" | "out", name: string, text: string, ivrid: string) => {
       const rec = this.byIvrid.get(ivrid);
       if (rec) {
-        rec.frame(t, dir, name, body);
+        rec.frame(t, dir, name, text);
         return;
       }
-      // Not held (yet): the frames that lead to an accept are kept by reference, for the record to copy if it comes.
+      // Not held (yet): the frames that lead to an accept are kept (their texts), for the record if it comes.
       if (name === "ivrevents.api_stop") {
         early.delete(ivrid);
         return;
@@ -149,11 +149,11 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
         list = [];
         early.set(ivrid, list);
       }
-      if (list.length < EARLY_FRAMES) list.push({ t, dir, name, body });
+      if (list.length < EARLY_FRAMES) list.push({ t, dir, name, text });
     };
 
     client.observer = {
-      frame: (dir, name, body) => {
+      frame: (dir, name, body, text) => {
         const t = Date.now();
         if (dir === "out") {
           m.framesOut++;
@@ -164,7 +164,7 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
             const oId = (body.data as { oId?: unknown } | undefined)?.oId;
             if (oId !== undefined) capSet(oIds, String(oId), ivrid);
           }
-          route(t, dir, name, body, ivrid);
+          route(t, dir, name, text, ivrid);
           return;
         }
         m.framesIn++;
@@ -177,7 +177,7 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
           if (body.oId !== undefined) oIds.delete(String(body.oId));
         } else if (name === "ivrapi_dtmf") ivrid = body.ivrid;
         else ivrid = (body.data as { ivrid?: unknown } | undefined)?.ivrid;
-        if (typeof ivrid === "string") route(t, dir, name, body, ivrid);
+        if (typeof ivrid === "string") route(t, dir, name, text, ivrid);
       },
       answered: (request, ms) => m.request(request, ms / 1000),
     };
@@ -191,7 +191,7 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
       if (r) return r.live && r.owner === registry ? r : undefined;
       if (!ended && registry.get(call.ivrid) === undefined) return undefined;
       const rec = this.make(call, registry, o);
-      for (const f of early.get(call.ivrid) ?? []) rec.frame(f.t, f.dir, f.name, f.body);
+      for (const f of early.get(call.ivrid) ?? []) rec.frame(f.t, f.dir, f.name, f.text);
       early.delete(call.ivrid);
       this.byIvrid.set(call.ivrid, rec);
       return rec;

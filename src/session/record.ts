@@ -88,6 +88,17 @@ export interface FrameEntry {
   body: unknown;
 }
 
+/**
+ * A frame as a record keeps it: its wire text, one flat string, read (parsed, bounded, masked) only when someone asks.
+ * A tree of parsed objects kept per frame would be copied by every young-generation collection while the call lives.
+ */
+interface KeptFrame {
+  t: number;
+  dir: "in" | "out";
+  name: string;
+  text: string;
+}
+
 /** A call in the list: who, where, since when, what runs now. */
 export interface CallSummary {
   ivrid: string;
@@ -129,7 +140,7 @@ export class CallRecord {
   reason: string | undefined;
   readonly timeline: TimelineEntry[] = [];
   entriesDropped = 0;
-  readonly frames: FrameEntry[] = [];
+  readonly frames: KeptFrame[] = [];
   framesDropped = 0;
   /** The component running now. */
   open: ComponentEntry | undefined;
@@ -230,16 +241,16 @@ export class CallRecord {
   }
 
   /**
-   * A frame of this call, kept by reference (its body is the runtime's own parsed or built object, never changed
-   * after): copying and masking happen when the record is read, not on the call path.
+   * A frame of this call, kept as its wire text (the string the socket sent or received, not a copy): parsing, bounds
+   * and masking happen when the record is read, not on the call path.
    */
-  frame(t: number, dir: "in" | "out", name: string, body: Record<string, unknown>): void {
+  frame(t: number, dir: "in" | "out", name: string, text: string): void {
     if (this.limits.frames <= 0) return;
     if (this.frames.length >= this.limits.frames) {
       this.frames.shift();
       this.framesDropped++;
     }
-    this.frames.push({ t, dir, name, body });
+    this.frames.push({ t, dir, name, text });
   }
 
   summary(): CallSummary {
@@ -282,7 +293,7 @@ export class CallRecord {
       ...this.summary(),
       timeline,
       entriesDropped: this.entriesDropped,
-      frames: this.frames.map((f) => ({ ...f, body: clip(f.body, secret, FRAME_CLIP) })),
+      frames: this.frames.map((f) => ({ t: f.t, dir: f.dir, name: f.name, body: clip(bodyOf(f.text), secret, FRAME_CLIP) })),
       framesDropped: this.framesDropped,
     };
   }
@@ -304,5 +315,15 @@ export class CallRecord {
       this.entriesDropped++;
     }
     this.timeline.push(e);
+  }
+}
+
+/** The body of a kept frame (`[name, body]`); a text that does not read as one is shown as text. */
+function bodyOf(text: string): unknown {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return Array.isArray(v) && v.length === 2 ? v[1] : v;
+  } catch {
+    return text;
   }
 }

@@ -67,7 +67,7 @@ describe("codec", () => {
     const n = decode('["notify", {"class":"callevents","type":"dtmf","data":{"x":1}}]');
     assert.equal(n.kind, "notify");
     const u = decode('["something_new", {"a":1}]');
-    assert.deepEqual(u, { kind: "unknown", name: "something_new", body: { a: 1 } });
+    assert.deepEqual(u, { kind: "unknown", name: "something_new", body: { a: 1 }, text: '["something_new", {"a":1}]' });
   });
 
   it("never throws, whatever the text (property)", () => {
