@@ -66,9 +66,10 @@ function benchRecord(rt: typeof Runtime, n: number): MicroResult[] {
   const observer = () => client.observer as Runtime.ClientObserver;
   // Each frame with its wire text, made here as the socket makes it (so the CPU figure includes making it: an upper
   // bound of what recording costs).
+  // Requests and their answers come with their call's ivrid, as the client passes them.
   const o = () => ({
-    frame: (dir: "in" | "out", name: string, body: Record<string, unknown>) =>
-      observer().frame(dir, name, body, JSON.stringify([name, body])),
+    frame: (dir: "in" | "out", name: string, body: Record<string, unknown>, ivrid?: string) =>
+      observer().frame(dir, name, body, JSON.stringify([name, body]), ivrid),
   });
   const feed = (i: number) => {
     const ivrid = `rDlg-006-${i.toString(36).padStart(6, "0")}`;
@@ -87,13 +88,13 @@ function benchRecord(rt: typeof Runtime, n: number): MicroResult[] {
     const q = i * 4;
     o().frame("in", "ivrevents.api_start", { class: "ivrevents", type: "api_start", eventts: 1, data: start });
     o().frame("out", "ivrapi_accept", { key, ivrid, qid: q });
-    o().frame("in", "ivrapi_accept_result", { qid: q, result: "ok" });
+    o().frame("in", "ivrapi_accept_result", { qid: q, result: "ok" }, ivrid);
     held.set(ivrid, call);
     registry.emit("session_start", call);
     const data = { oType: 204, mode: 0, file: ":GS_PUB/demo/menu.wav", oId: i };
     registry.emit("component_started", call, { oId: i, data, source: "node-1" });
     o().frame("out", "ivrapi_component_apply", { data, key, ivrid, qid: q + 1 });
-    o().frame("in", "ivrapi_component_apply_result", { qid: q + 1, result: "ok" });
+    o().frame("in", "ivrapi_component_apply_result", { qid: q + 1, result: "ok" }, ivrid);
     o().frame("in", "ivrapi_dtmf", { key, ivrid, mode: "component", dtmf: "1" });
     registry.emit("dtmf", call, { key, ivrid, dtmf: "1" });
     const stopped = { oId: i, transferKey: "transfer", results: { dtmfBuffer: "1" } };
@@ -107,7 +108,7 @@ function benchRecord(rt: typeof Runtime, n: number): MicroResult[] {
       timedOut: false,
     });
     o().frame("out", "ivrapi_abort", { key, ivrid, qid: q + 2 });
-    o().frame("in", "ivrapi_abort_result", { qid: q + 2, result: "ok" });
+    o().frame("in", "ivrapi_abort_result", { qid: q + 2, result: "ok" }, ivrid);
     held.delete(ivrid);
     registry.emit("session_end", call, { reason: "aborted" });
     o().frame("in", "ivrevents.api_stop", {

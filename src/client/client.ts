@@ -162,11 +162,12 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       const why = `${name} cannot be sent: its body is not serialisable JSON (${(err as Error).message})`;
       return Promise.reject(new IvrApiError("invalid", why, { request: name }));
     }
-    const answer = this.requests.open(qid, name, timeoutMs ?? this.options.requestTimeoutMs);
+    const ivrid = typeof params.ivrid === "string" ? params.ivrid : undefined;
+    const answer = this.requests.open(qid, name, timeoutMs ?? this.options.requestTimeoutMs, ivrid);
     // No per-frame callback: the socket was checked open above, and a write that fails closes it, which fails
     // everything in flight with connection_lost (dropped()).
     this.write(ws, text);
-    if (this._observer) this._observer.frame("out", name, body, text);
+    if (this._observer) this._observer.frame("out", name, body, text, ivrid);
     return answer;
   }
 
@@ -346,8 +347,15 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     try {
       const frame = decode(raw, { maxFrameBytes: this.options.maxFrameBytes, resultRules: this.rules });
       if (frame.kind === "error") this.log.warn(`refused a frame from the server (${frame.code}): ${frame.message}`);
-      else if (this._observer) observeFrame(this._observer, frame);
-      if (frame.kind === "result" && this.requests.settle(frame.qid, frame.request, frame.body, frame.outcome)) return;
+      else if (frame.kind === "result") {
+        // Settled first: the observer learns which call the answer is for (the answer's callbacks run later).
+        const settled = this.requests.settle(frame.qid, frame.request, frame.body, frame.outcome);
+        if (this._observer) {
+          const ivrid = settled ? settled.ivrid : this.requests.timedOutCall(frame.qid);
+          this._observer.frame("in", `${frame.request}_result`, frame.body, frame.text, ivrid);
+        }
+        if (settled) return;
+      } else if (this._observer) observeFrame(this._observer, frame);
       // ws can deliver subscribe_result and the first api_start in one read, before the handshake's promise chain
       // has made us ready: hold such events until then, or an accept would be refused as "not connected".
       if (this._state !== "ready") {

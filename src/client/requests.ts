@@ -11,6 +11,8 @@ export interface Answer {
 
 interface Pending {
   name: RequestName;
+  /** The call the request is for (its ivrid), when it names one. */
+  ivrid: string | undefined;
   resolve: (a: Answer) => void;
   reject: (e: IvrApiError) => void;
   /** When it times out (ms epoch), and the timeout it was given (for the error text). */
@@ -25,11 +27,15 @@ interface Pending {
  */
 export const SWEEP_MS = 25;
 
+/** Requests that timed out remembered (qid → ivrid), so that an answer arriving after all can still be placed. */
+const TIMED_OUT_KEPT = 256;
+
 export class RequestTracker {
   private readonly pending = new Map<Qid, Pending>();
   // Unique for the client's lifetime, so a late answer from an old socket can never match a new request.
   private nextQid = 1;
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly timedOut = new Map<Qid, string | undefined>();
   /** Told how long each answered request took (the metrics' histogram); unset, nothing is measured. */
   onAnswer: ((request: string, ms: number, ok: boolean) => void) | undefined;
 
@@ -44,9 +50,9 @@ export class RequestTracker {
   }
 
   /** Registers a request under its qid and returns the promise of its answer. */
-  open(qid: number, name: RequestName, timeoutMs: number): Promise<Answer> {
+  open(qid: number, name: RequestName, timeoutMs: number, ivrid?: string): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
-      this.pending.set(qid, { name, resolve, reject, deadline: performance.now() + timeoutMs, timeoutMs });
+      this.pending.set(qid, { name, ivrid, resolve, reject, deadline: performance.now() + timeoutMs, timeoutMs });
       // Only while something waits: an idle client keeps no timer (and never holds the process open).
       this.sweeper ??= setInterval(() => this.sweep(), Math.min(SWEEP_MS, Math.max(1, timeoutMs)));
     });
@@ -59,12 +65,12 @@ export class RequestTracker {
   }
 
   /**
-   * Settles the request an answer belongs to; false when nobody waits for it (late after a timeout, or a qid
-   * we never sent), so the caller can report it instead of dropping it.
+   * Settles the request an answer belongs to and returns it (with the call it was for); undefined when nobody waits
+   * for it (late after a timeout, or a qid we never sent), so the caller can report it instead of dropping it.
    */
-  settle(qid: Qid, request: string, body: ResultBody, outcome: ResultOutcome): boolean {
+  settle(qid: Qid, request: string, body: ResultBody, outcome: ResultOutcome): { ivrid: string | undefined } | undefined {
     const waiting = this.pending.get(qid);
-    if (!waiting || waiting.name !== request) return false;
+    if (!waiting || waiting.name !== request) return undefined;
     const p = this.take(qid) as Pending;
     if (this.onAnswer)
       this.onAnswer(request, performance.now() - (p.deadline - p.timeoutMs), outcome.status !== "error");
@@ -77,7 +83,12 @@ export class RequestTracker {
         }),
       );
     } else p.resolve({ request: p.name, body, outcome });
-    return true;
+    return p;
+  }
+
+  /** The call a request that timed out was for (an answer that comes after all still belongs to it). */
+  timedOutCall(qid: Qid): string | undefined {
+    return this.timedOut.get(qid);
   }
 
   /** Fails everything in flight with the same cause (connection lost, closed), and stops the sweep. */
@@ -102,6 +113,8 @@ export class RequestTracker {
     for (const [qid, p] of this.pending) {
       if (p.deadline > now) continue;
       this.take(qid);
+      if (this.timedOut.size >= TIMED_OUT_KEPT) this.timedOut.delete(this.timedOut.keys().next().value as Qid);
+      this.timedOut.set(qid, p.ivrid);
       p.reject(new IvrApiError("timeout", `no answer to ${p.name} within ${p.timeoutMs} ms`, { request: p.name }));
     }
   }

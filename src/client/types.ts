@@ -46,9 +46,10 @@ export interface ClientObserver {
    * A frame sent (`out`: the request's name, its body as sent, qid included) or received (`in`: `<request>_result`
    * for an answer, `ivrevents.api_start`/`ivrevents.api_stop` with the notify body, `ivrapi_component_stopped`,
    * `ivrapi_dtmf`). Other notifications and frames that could not be decoded are not passed. `text`: the frame as
-   * it crossed the wire (one string to keep, where the body is a tree of objects).
+   * it crossed the wire (one string to keep, where the body is a tree of objects). `ivrid`: the call the frame is for,
+   * when the client knows it (a request that names one, and its answer); otherwise read it from the body.
    */
-  frame(dir: "in" | "out", name: string, body: Record<string, unknown>, text: string): void;
+  frame(dir: "in" | "out", name: string, body: Record<string, unknown>, text: string, ivrid?: string): void;
   /** A request got its answer (accepted or refused by the server) after `ms`. */
   answered?(request: string, ms: number, ok: boolean): void;
 }
@@ -77,7 +78,7 @@ export interface ClientEvents {
 export function observeFrame(o: ClientObserver, frame: ServerFrame): void {
   switch (frame.kind) {
     case "result":
-      o.frame("in", `${frame.request}_result`, frame.body, frame.text);
+      // The client itself passes answers on, with the call they are for.
       return;
     case "api_start":
       o.frame("in", "ivrevents.api_start", frame.notify, frame.text);

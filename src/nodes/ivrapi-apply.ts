@@ -35,6 +35,7 @@ export = (RED: NodeAPI) => {
     if (!at) return;
     const { hub, status } = at;
     const keys = cfg.transferKeys;
+    const ports: Array<Record<string, unknown> | null> = new Array(keys.length + 1).fill(null);
     const timeoutMs = Math.round(cfg.timeout * 1000);
     /** The applies this node has in flight (running or queued), by oType, for the status. */
     const running = new Map<number, number>();
@@ -72,9 +73,14 @@ export = (RED: NodeAPI) => {
         msg.payload = result.results;
         msg.ivr = withResult((msg.ivr ?? { ivrid }) as IvrMsg, result);
         const index = keys.indexOf(result.transferKey);
-        const out: Array<typeof msg | null> = new Array(keys.length + 1).fill(null);
-        out[index >= 0 ? index : keys.length] = msg;
-        send(out);
+        const port = index >= 0 ? index : keys.length;
+        // One array per node, not per msg: Node-RED reads it during send() and keeps nothing of it.
+        ports[port] = msg;
+        try {
+          send(ports);
+        } finally {
+          ports[port] = null;
+        }
       } finally {
         waiting.delete(wait);
         wait();

@@ -22,8 +22,6 @@ export interface CallRecordsOptions {
 export const DEFAULT_RECENT_CALLS = 200;
 const DEFAULT_ENTRIES = 100;
 const DEFAULT_FRAMES = 40;
-/** qid → call and oId → call per connection: answers and stop events find their call (capped, oldest out). */
-const INDEX_CAP = 4096;
 /** Frames of calls not held yet (api_start, the accept and its answer), by ivrid: kept as references, few. */
 const EARLY_CALLS = 256;
 const EARLY_FRAMES = 4;
@@ -126,8 +124,11 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
    */
   attach(o: AttachOptions): () => void {
     const { client, registry } = o;
-    const qids = new Map<unknown, string>();
-    const oIds = new Map<string, string>();
+    /**
+     * A stop event that names no call (the seed's shape: only our oId): the registry places it a moment later, in the
+     * same turn (its component_stopped event names the call). Cleared by every frame, so it can never go to another.
+     */
+    let unplacedStop: { t: number; text: string } | undefined;
     const early = new Map<string, EarlyFrame[]>();
     let everReady = client.state === "ready";
     const m = this.metrics;
@@ -153,28 +154,25 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
     };
 
     client.observer = {
-      frame: (dir, name, body, text) => {
+      frame: (dir, name, body, text, known) => {
         const t = Date.now();
+        unplacedStop = undefined;
         if (dir === "out") {
           m.framesOut++;
-          const ivrid = body.ivrid;
-          if (typeof ivrid !== "string") return;
-          capSet(qids, body.qid, ivrid);
-          if (name === "ivrapi_component_apply") {
-            const oId = (body.data as { oId?: unknown } | undefined)?.oId;
-            if (oId !== undefined) capSet(oIds, String(oId), ivrid);
-          }
-          route(t, dir, name, text, ivrid);
+          const ivrid = known ?? body.ivrid;
+          if (typeof ivrid === "string") route(t, dir, name, text, ivrid);
           return;
         }
         m.framesIn++;
-        let ivrid: unknown;
-        if (name.endsWith("_result")) {
-          ivrid = qids.get(body.qid);
-          qids.delete(body.qid);
+        let ivrid: unknown = known;
+        if (ivrid !== undefined || name.endsWith("_result")) {
+          // An answer: the client said which call it is for (or it is for none).
         } else if (name === "ivrapi_component_stopped") {
-          ivrid = body.ivrid ?? oIds.get(String(body.oId));
-          if (body.oId !== undefined) oIds.delete(String(body.oId));
+          ivrid = body.ivrid;
+          if (ivrid === undefined) {
+            unplacedStop = { t, text };
+            return;
+          }
         } else if (name === "ivrapi_dtmf") ivrid = body.ivrid;
         else ivrid = (body.data as { ivrid?: unknown } | undefined)?.ivrid;
         if (typeof ivrid === "string") route(t, dir, name, text, ivrid);
@@ -240,6 +238,10 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
       this.changed(rec);
     };
     const onStopped = (call: CallInfo, r: ComponentResult) => {
+      if (unplacedStop) {
+        route(unplacedStop.t, "in", "ivrapi_component_stopped", unplacedStop.text, call.ivrid);
+        unplacedStop = undefined;
+      }
       m.component(r.data.oType, r.transferKey);
       const rec = mine(call.ivrid);
       if (!rec) return;
@@ -356,7 +358,3 @@ function count(v: unknown, fallback: number, min: number): number {
   return Number.isInteger(n) && n >= min ? n : fallback;
 }
 
-function capSet<K, V>(m: Map<K, V>, k: K, v: V): void {
-  if (m.size >= INDEX_CAP) m.delete(m.keys().next().value as K);
-  m.set(k, v);
-}

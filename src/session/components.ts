@@ -22,8 +22,6 @@ export interface ComponentHost {
 export class Components {
   /** oId → session: component_stopped in the seed's shape names no ivrid, only the oId. */
   private readonly byOId = new Map<string, Session>();
-  /** `ivrid NUL oId` of components that ended here, newest last (see retire). */
-  private readonly retired = new Set<string>();
   // Our own oId on every component, unique on this connection: it is what makes that correlation possible.
   private nextOId: number;
 
@@ -145,7 +143,7 @@ export class Components {
       seen?.();
       return;
     }
-    if (s && oId !== undefined && this.retired.has(retiredKey(s, oId)) && !isOutstanding(s, oId)) {
+    if (s && oId !== undefined && s.hasRetired(oId) && !isOutstanding(s, oId)) {
       this.host.warn(
         `ivrapi_component_stopped for component oId ${oId} on call ${s.ivrid}, which already ended here; ignored`,
       );
@@ -178,17 +176,6 @@ export class Components {
       clearTimeout(r.timer);
       this.unindex(r);
     }
-  }
-
-  /**
-   * Remembers that a call's component ended here, so a late or repeated stop event for it cannot end the one that
-   * runs now. Bounded, oldest out first: per connection, not per call, so a held call costs nothing for it.
-   */
-  private retire(s: Session, oId: string): void {
-    const key = retiredKey(s, oId);
-    this.retired.delete(key);
-    this.retired.add(key);
-    if (this.retired.size > RETIRED_KEPT) this.retired.delete(this.retired.values().next().value as string);
   }
 
   private unindex(r: RunningComponent): void {
@@ -363,8 +350,8 @@ export class Components {
     clearTimeout(r.timer);
     s.lastActive = performance.now();
     this.unindex(r);
-    this.retire(s, String(r.oId));
-    if (r.serverOId !== undefined) this.retire(s, r.serverOId);
+    s.retire(String(r.oId));
+    if (r.serverOId !== undefined) s.retire(r.serverOId);
     s.deleteStopping(r.oId);
     if (s.running === r) s.running = undefined;
     if (outcome instanceof IvrApiError) r.reject(outcome);
@@ -397,13 +384,6 @@ function matchComponent(s: Session, oId: string | undefined): RunningComponent |
 
 /** How long the stop event of a component terminated after a takeover is waited for before the next apply. */
 const GHOST_STOP_MS = 1000;
-
-/** Ended components remembered per connection: late events come within moments, and the memory stays fixed. */
-const RETIRED_KEPT = 1024;
-
-function retiredKey(s: Session, oId: string): string {
-  return `${s.ivrid}\u0000${oId}`;
-}
 
 function isOutstanding(s: Session, oId: string): boolean {
   if (s.running && (String(s.running.oId) === oId || s.running.serverOId === oId)) return true;

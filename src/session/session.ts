@@ -64,6 +64,8 @@ export class Session {
   // (thousands of held calls must stay cheap).
   private _stopping: Map<number, RunningComponent> | undefined;
   private _queue: QueuedApply[] | undefined;
+  /** oIds (ours and the server's) of the call's components that ended here, newest last; see retire(). */
+  private _retired: string[] | undefined;
 
   constructor(readonly call: CallInfo) {}
 
@@ -115,6 +117,21 @@ export class Session {
     return q;
   }
 
+  /**
+   * Remembers that a component of this call ended here, so that a late or repeated stop event for it cannot end the
+   * one that runs now. The last RETIRED_KEPT: such events come within moments, and the record lives with the call
+   * (a stop event for a call that ended finds no call at all).
+   */
+  retire(oId: string): void {
+    const r = (this._retired ??= []);
+    if (r.length >= RETIRED_KEPT) r.shift();
+    r.push(oId);
+  }
+
+  hasRetired(oId: string): boolean {
+    return this._retired?.includes(oId) ?? false;
+  }
+
   /** Forgets every terminated component (the call ended). */
   clearStopping(): void {
     this._stopping = undefined;
@@ -131,6 +148,9 @@ export class Session {
     yield* this.queue;
   }
 }
+
+/** Ended components remembered per call (see Session.retire). */
+const RETIRED_KEPT = 8;
 
 const NO_STOPPING: ReadonlyMap<number, RunningComponent> = new Map();
 const NO_QUEUE: readonly QueuedApply[] = Object.freeze([]);
