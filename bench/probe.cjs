@@ -77,6 +77,12 @@ if (typeof process.send === "function") {
       });
       return;
     }
+    if (m.snapshot) {
+      // A heap snapshot now (diagnosis: what the calls in flight hold).
+      require("node:v8").writeHeapSnapshot(m.snapshot);
+      answer(m);
+      return;
+    }
     if (m.gc && typeof global.gc === "function") {
       global.gc();
       global.gc();

@@ -108,3 +108,46 @@ export function summariseHeapProfile(file: string, calls: number): string {
     lines.push(`  ${per(b)}  ${k.split(" < ").reverse().join(" < ")}`);
   return lines.join("\n");
 }
+
+/** Object kinds of a heap snapshot: count and bytes by type and name. */
+function snapshotKinds(file: string): Map<string, { n: number; bytes: number }> {
+  const snap = JSON.parse(readFileSync(file, "utf8")) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const f = snap.snapshot.meta.node_fields;
+  const types = snap.snapshot.meta.node_types[0];
+  const [ti, ni, si] = [f.indexOf("type"), f.indexOf("name"), f.indexOf("self_size")];
+  const out = new Map<string, { n: number; bytes: number }>();
+  for (let i = 0; i < snap.nodes.length; i += f.length) {
+    const type = types[snap.nodes[i + ti] as number] as string;
+    let name = snap.strings[snap.nodes[i + ni] as number] as string;
+    if (type === "string" || type === "concatenated string" || type === "sliced string") name = "";
+    const key = `${type} ${name.slice(0, 60)}`;
+    const e = out.get(key) ?? { n: 0, bytes: 0 };
+    e.n++;
+    e.bytes += snap.nodes[i + si] as number;
+    out.set(key, e);
+  }
+  return out;
+}
+
+/** The difference between a snapshot with `calls` calls in flight and one without, per call. */
+export function summariseSnapshots(busyFile: string, idleFile: string, calls: number): string {
+  const busy = snapshotKinds(busyFile);
+  const idle = snapshotKinds(idleFile);
+  const rows: Array<[string, number, number]> = [];
+  let total = 0;
+  for (const [k, b] of busy) {
+    const a = idle.get(k) ?? { n: 0, bytes: 0 };
+    const bytes = (b.bytes - a.bytes) / calls;
+    total += bytes;
+    rows.push([k, (b.n - a.n) / calls, bytes]);
+  }
+  const lines = [`heap held per call in flight: ${total.toFixed(0)} B (${calls} calls, snapshots ${busyFile}, ${idleFile})`];
+  for (const [k, n, bytes] of rows.sort((x, y) => y[2] - x[2]).slice(0, 45)) {
+    lines.push(`  ${bytes.toFixed(0).padStart(7)} B  ${n.toFixed(2).padStart(6)} ×  ${k}`);
+  }
+  return lines.join("\n");
+}

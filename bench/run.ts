@@ -44,7 +44,7 @@ import {
   scratchDir,
   spawnNode,
 } from "./proc";
-import { summariseHeapProfile, summariseProfile } from "./profile";
+import { summariseHeapProfile, summariseProfile, summariseSnapshots } from "./profile";
 import { renderDocs } from "./render";
 import type {
   BenchResults,
@@ -363,6 +363,7 @@ async function main(): Promise<void> {
     out(`  note: the build reported type errors (output still used):\n${build.warnings.slice(0, 600)}`);
   const dist = path.join(build.dir, "dist");
 
+  if (profile && flag("snapshot")) return runSnapshot(build.dir, profile);
   if (profile) return runProfile(build.dir, profile);
 
   let micro: MicroResult[] = [];
@@ -750,6 +751,41 @@ function printSummary(r: BenchResults): void {
   out(
     `  the same ratios from CPU per call (calls per CPU-second; less sensitive to other load): package/hand-rolled ${r.ratios.cpuPackageVsHandrolled.median.toFixed(2)}, package/bare ${r.ratios.cpuPackageVsBare.median.toFixed(2)}`,
   );
+}
+
+/**
+ * `--profile --snapshot`: what a call in flight holds. 200 calls whose components last seconds: a heap snapshot while
+ * they wait, another once they are gone; the difference by object kind, per call.
+ */
+async function runSnapshot(pkgDir: string, setup: SetupId): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ivrapi-bench-snap-"));
+  const server = await startServer();
+  const c = await startSetup(setup, server, pkgDir);
+  await runRound(server, c, setup, cfg.warmupCalls);
+  const snap = (file: string) =>
+    new Promise<void>((resolve) => {
+      const onMessage = (m: { bench?: string; id?: number }) => {
+        if (m?.bench !== "probe" || m.id !== -1) return;
+        c.proc.off("message", onMessage);
+        resolve();
+      };
+      c.proc.on("message", onMessage);
+      c.proc.send({ bench: "probe", id: -1, gc: false, snapshot: file });
+    });
+  const componentMs = 4000;
+  const round = server.run({ type: "round", setup, calls: 400, concurrency: 200, componentMs });
+  await sleep(2.2 * componentMs);
+  await c.probe(true);
+  const busy = path.join(dir, "busy.heapsnapshot");
+  await snap(busy);
+  await round;
+  await sleep(500);
+  await c.probe(true);
+  const idle = path.join(dir, "idle.heapsnapshot");
+  await snap(idle);
+  await c.kill();
+  await server.child.kill();
+  out(summariseSnapshots(busy, idle, 200));
 }
 
 /** `--profile`: setup 3 alone, a CPU profile (node:inspector, in the process) around one round, then where it went. */

@@ -4,6 +4,7 @@
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
 import {
+  answerName,
   type DecodeError,
   decode,
   encode,
@@ -352,7 +353,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
         const settled = this.requests.settle(frame.qid, frame.request, frame.body, frame.outcome);
         if (this._observer) {
           const ivrid = settled ? settled.ivrid : this.requests.timedOutCall(frame.qid);
-          this._observer.frame("in", `${frame.request}_result`, frame.body, frame.text, ivrid);
+          this._observer.frame("in", answerName(frame.request), frame.body, frame.text, ivrid);
         }
         if (settled) return;
       } else if (this._observer) observeFrame(this._observer, frame);

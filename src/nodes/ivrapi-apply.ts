@@ -6,7 +6,9 @@ import { type IvrMsg, ivridOf, withResult } from "./common/call-msg";
 import { catalogRoute } from "./common/catalog-route";
 import { ApplyConfig } from "./common/configs";
 import { dataResolver, formResolver, type Resolver } from "./common/data";
-import { attach, configure, onInput, unusable } from "./common/flow-node";
+import type { SessionRegistry } from "../session/registry";
+import type { ComponentResult } from "../session/types";
+import { attach, configure, onInput, type Send, unusable } from "./common/flow-node";
 
 export = (RED: NodeAPI) => {
   // The editor's forms read the component catalog from the runtime that checks it: one source, never out of step.
@@ -57,35 +59,61 @@ export = (RED: NodeAPI) => {
       status.touch();
     };
 
-    onInput(this, at, async (msg, send) => {
+    const options = { busy: cfg.busy, timeoutMs, source: this.id };
+
+    /** The msg goes out of the port of the component's exit (the last port for any other). */
+    const deliver = (msg: Record<string, unknown>, send: Send, ivrid: string, result: ComponentResult) => {
+      msg.payload = result.results;
+      msg.ivr = withResult((msg.ivr ?? { ivrid }) as IvrMsg, result);
+      const index = keys.indexOf(result.transferKey);
+      const port = index >= 0 ? index : keys.length;
+      // One array per node, not per msg: Node-RED reads it during send() and keeps nothing of it.
+      ports[port] = msg;
+      try {
+        send(ports as never);
+      } finally {
+        ports[port] = null;
+      }
+    };
+
+    /**
+     * Runs the component for one msg; settles once the msg went out. A promise chain rather than an async function:
+     * a msg waits as long as its component runs (seconds, for hundreds of calls at once), and a suspended async
+     * function keeps every register of its frame meanwhile.
+     */
+    const run = (msg: Record<string, unknown>, send: Send, ivrid: string, registry: SessionRegistry, data: unknown) => {
+      const oType = typeof data === "object" && data !== null ? Number((data as { oType?: unknown }).oType) : Number.NaN;
+      count(oType, 1);
+      const wait = hub.beginWait(ivrid);
+      waiting.add(wait);
+      const finish = () => {
+        waiting.delete(wait);
+        wait();
+        count(oType, -1);
+      };
+      return registry.apply(ivrid, data as Record<string, unknown>, options).then(
+        (result) => {
+          try {
+            deliver(msg, send, ivrid, result);
+          } finally {
+            finish();
+          }
+        },
+        (err: unknown) => {
+          finish();
+          throw err;
+        },
+      );
+    };
+
+    onInput(this, at, (msg, send) => {
       const ivrid = ivridOf(msg);
       const registry = hub.requireRegistry();
       // The registry checks the data (once, before anything is sent) and says what is wrong with it. Fixed data comes
       // back at once (no promise to wait for); a JSONata expression's value later.
       const got = resolve(msg);
-      const data = (got instanceof Promise ? await got : got) as Record<string, unknown>;
-      const oType = typeof data === "object" && data !== null ? Number(data.oType) : Number.NaN;
-      count(oType, 1);
-      const wait = hub.beginWait(ivrid);
-      waiting.add(wait);
-      try {
-        const result = await registry.apply(ivrid, data, { busy: cfg.busy, timeoutMs, source: this.id });
-        msg.payload = result.results;
-        msg.ivr = withResult((msg.ivr ?? { ivrid }) as IvrMsg, result);
-        const index = keys.indexOf(result.transferKey);
-        const port = index >= 0 ? index : keys.length;
-        // One array per node, not per msg: Node-RED reads it during send() and keeps nothing of it.
-        ports[port] = msg;
-        try {
-          send(ports);
-        } finally {
-          ports[port] = null;
-        }
-      } finally {
-        waiting.delete(wait);
-        wait();
-        count(oType, -1);
-      }
+      if (got instanceof Promise) return got.then((data) => run(msg, send, ivrid, registry, data));
+      return run(msg, send, ivrid, registry, got);
     });
   }
   RED.nodes.registerType("ivrapi-apply", IvrApplyNode);

@@ -35,7 +35,9 @@ export = (RED: NodeAPI) => {
       accepted: (call: CallInfo) => {
         if (!at.live) return;
         showHeld();
-        this.send([{ payload: paramsOf(call), ivr: toIvr(call, connection) }, null, null]);
+        // The msg id made here, with the msg (Node-RED would add it after: one more property store per call).
+        const msg = { _msgid: RED.util.generateId(), payload: paramsOf(call), ivr: toIvr(call, connection) };
+        this.send([msg, null, null]);
       },
       lost: (call: CallInfo, reason: string) => {
         // Another instance won the race, or the call went away: the normal case when several listen.

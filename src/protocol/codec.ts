@@ -11,6 +11,7 @@ import {
   NotifyBody,
   type ParsedRequestBody,
   type Qid,
+  REQUEST_NAMES,
   REQUEST_SCHEMAS,
   type RequestName,
   ResultBody,
@@ -56,6 +57,18 @@ export type ClientFrame = {
 export interface DecodeOptions {
   maxFrameBytes?: number;
   resultRules?: Partial<ResultRules>;
+}
+
+/**
+ * The answer frames of the protocol's requests (`ivrapi_accept_result` → `ivrapi_accept`) and back, as constants:
+ * a decoded answer names its request without a string made per frame (a call record keeps the names it sees).
+ */
+const REQUEST_OF_ANSWER = new Map<string, string>(REQUEST_NAMES.map((n) => [`${n}_result`, n]));
+const ANSWER_OF_REQUEST = new Map<string, string>(REQUEST_NAMES.map((n) => [n, `${n}_result`]));
+
+/** The name of the frame that answers a request (`ivrapi_accept` → `ivrapi_accept_result`). */
+export function answerName(request: string): string {
+  return ANSWER_OF_REQUEST.get(request) ?? `${request}_result`;
 }
 
 /** Serialises one frame: `[name, body]` as one JSON text. */
@@ -188,7 +201,7 @@ export function decode(text: string | Buffer, options: DecodeOptions = {}): Serv
   if (name.endsWith("_result")) {
     const parsed = parse(ResultBody, body, name, fastResult, name);
     if (isError(parsed)) return parsed;
-    const request = name.slice(0, -"_result".length);
+    const request = REQUEST_OF_ANSWER.get(name) ?? name.slice(0, -"_result".length);
     return {
       kind: "result",
       request,

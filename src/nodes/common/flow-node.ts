@@ -76,7 +76,14 @@ export function onInput(
     if (at.live) node.send(m);
   };
   node.on("input", (msg: NodeMessageInFlow, _send: Send, done: (err?: Error) => void) => {
-    work(msg as NodeMessageInFlow & Record<string, unknown>, guarded).then(
+    let working: Promise<void>;
+    try {
+      working = work(msg as NodeMessageInFlow & Record<string, unknown>, guarded);
+    } catch (err) {
+      // A work function that is not async may throw before it has a promise: the same path as a rejection.
+      working = Promise.reject(err);
+    }
+    working.then(
       () => {
         if (at.live) done();
       },
