@@ -1,14 +1,16 @@
 // apply component: runs one component on the call in msg.ivr and sends the msg out of the port named by the
 // component's transferKey (the last port takes every other key). The runtime enforces one component at a
 // time per call; `busy` picks what happens when one already runs.
-import type { Node, NodeAPI, NodeDef } from "node-red";
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { type IvrMsg, ivridOf, withResult } from "./common/call-msg";
 import { catalogRoute } from "./common/catalog-route";
 import { ApplyConfig } from "./common/configs";
 import { dataResolver, formResolver, type Resolver } from "./common/data";
 import type { SessionRegistry } from "../session/registry";
 import type { ComponentResult } from "../session/types";
-import { attach, configure, onInput, type Send, unusable } from "./common/flow-node";
+import { attach, configure, failInput, unusable } from "./common/flow-node";
+
+type Done = (err?: Error) => void;
 
 export = (RED: NodeAPI) => {
   // The editor's forms read the component catalog from the runtime that checks it: one source, never out of step.
@@ -62,7 +64,7 @@ export = (RED: NodeAPI) => {
     const options = { busy: cfg.busy, timeoutMs, source: this.id };
 
     /** The msg goes out of the port of the component's exit (the last port for any other). */
-    const deliver = (msg: Record<string, unknown>, send: Send, ivrid: string, result: ComponentResult) => {
+    const deliver = (msg: Record<string, unknown>, ivrid: string, result: ComponentResult) => {
       msg.payload = result.results;
       msg.ivr = withResult((msg.ivr ?? { ivrid }) as IvrMsg, result);
       const index = keys.indexOf(result.transferKey);
@@ -70,18 +72,18 @@ export = (RED: NodeAPI) => {
       // One array per node, not per msg: Node-RED reads it during send() and keeps nothing of it.
       ports[port] = msg;
       try {
-        send(ports as never);
+        this.send(ports as never);
       } finally {
         ports[port] = null;
       }
     };
 
     /**
-     * Runs the component for one msg; settles once the msg went out. A promise chain rather than an async function:
-     * a msg waits as long as its component runs (seconds, for hundreds of calls at once), and a suspended async
-     * function keeps every register of its frame meanwhile.
+     * Runs the component for one msg, then sends the msg on and calls done (or done(err)). One promise reaction per
+     * msg, not an async function: a msg waits as long as its component runs (seconds, for hundreds of calls at once),
+     * and whatever waits with it is kept by every young-generation collection meanwhile.
      */
-    const run = (msg: Record<string, unknown>, send: Send, ivrid: string, registry: SessionRegistry, data: unknown) => {
+    const run = (msg: Record<string, unknown>, ivrid: string, registry: SessionRegistry, data: unknown, done: Done) => {
       const oType = typeof data === "object" && data !== null ? Number((data as { oType?: unknown }).oType) : Number.NaN;
       count(oType, 1);
       const wait = hub.beginWait(ivrid);
@@ -91,29 +93,49 @@ export = (RED: NodeAPI) => {
         wait();
         count(oType, -1);
       };
-      return registry.apply(ivrid, data as Record<string, unknown>, options).then(
+      registry.apply(ivrid, data as Record<string, unknown>, options).then(
         (result) => {
+          let sent = true;
           try {
-            deliver(msg, send, ivrid, result);
-          } finally {
+            // A late answer (the node was closed meanwhile) must not send into a stopped flow.
+            if (at.live) deliver(msg, ivrid, result);
+          } catch (err) {
+            sent = false;
             finish();
+            failInput(at, done, err);
           }
+          if (!sent) return;
+          finish();
+          if (at.live) done();
         },
         (err: unknown) => {
           finish();
-          throw err;
+          failInput(at, done, err);
         },
       );
     };
 
-    onInput(this, at, (msg, send) => {
-      const ivrid = ivridOf(msg);
-      const registry = hub.requireRegistry();
-      // The registry checks the data (once, before anything is sent) and says what is wrong with it. Fixed data comes
-      // back at once (no promise to wait for); a JSONata expression's value later.
-      const got = resolve(msg);
-      if (got instanceof Promise) return got.then((data) => run(msg, send, ivrid, registry, data));
-      return run(msg, send, ivrid, registry, got);
+    this.on("input", (m: NodeMessageInFlow, _send: unknown, done: Done) => {
+      const msg = m as NodeMessageInFlow & Record<string, unknown>;
+      let ivrid: string;
+      let registry: SessionRegistry;
+      let got: unknown;
+      try {
+        ivrid = ivridOf(msg);
+        registry = hub.requireRegistry();
+        // The registry checks the data (once, before anything is sent) and says what is wrong with it. Fixed data
+        // comes back at once (no promise to wait for); a JSONata expression's value later.
+        got = resolve(msg);
+      } catch (err) {
+        failInput(at, done, err);
+        return;
+      }
+      if (got instanceof Promise) {
+        got.then(
+          (data) => run(msg, ivrid, registry, data, done),
+          (err: unknown) => failInput(at, done, err),
+        );
+      } else run(msg, ivrid, registry, got, done);
     });
   }
   RED.nodes.registerType("ivrapi-apply", IvrApplyNode);

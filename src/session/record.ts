@@ -89,15 +89,12 @@ export interface FrameEntry {
 }
 
 /**
- * A frame as a record keeps it: its wire text, one flat string, read (parsed, bounded, masked) only when someone asks.
- * A tree of parsed objects kept per frame would be copied by every young-generation collection while the call lives.
+ * How a record keeps its frames: four slots a frame in one flat array, `[ms after the accept, dir, name, text]`. The
+ * text is the frame as it crossed the wire (one flat string), read (parsed, bounded, masked) only when someone asks;
+ * the time is a small integer, the direction and name constants. No object per frame: hundreds of calls in flight
+ * keep their frames through every young-generation collection, which copies each object it finds alive.
  */
-interface KeptFrame {
-  t: number;
-  dir: "in" | "out";
-  name: string;
-  text: string;
-}
+const FRAME_SLOTS = 4;
 
 /** A call in the list: who, where, since when, what runs now. */
 export interface CallSummary {
@@ -140,7 +137,7 @@ export class CallRecord {
   reason: string | undefined;
   readonly timeline: TimelineEntry[] = [];
   entriesDropped = 0;
-  readonly frames: KeptFrame[] = [];
+  private readonly frames: Array<number | string> = [];
   framesDropped = 0;
   /** The component running now. */
   open: ComponentEntry | undefined;
@@ -246,11 +243,11 @@ export class CallRecord {
    */
   frame(t: number, dir: "in" | "out", name: string, text: string): void {
     if (this.limits.frames <= 0) return;
-    if (this.frames.length >= this.limits.frames) {
-      this.frames.shift();
+    if (this.frames.length >= this.limits.frames * FRAME_SLOTS) {
+      this.frames.splice(0, FRAME_SLOTS);
       this.framesDropped++;
     }
-    this.frames.push({ t, dir, name, text });
+    this.frames.push(t - this.startedAt, dir, name, text);
   }
 
   summary(): CallSummary {
@@ -293,9 +290,23 @@ export class CallRecord {
       ...this.summary(),
       timeline,
       entriesDropped: this.entriesDropped,
-      frames: this.frames.map((f) => ({ t: f.t, dir: f.dir, name: f.name, body: clip(bodyOf(f.text), secret, FRAME_CLIP) })),
+      frames: this.keptFrames(secret),
       framesDropped: this.framesDropped,
     };
+  }
+
+  private keptFrames(secret: string | undefined): FrameEntry[] {
+    const out: FrameEntry[] = [];
+    const f = this.frames;
+    for (let i = 0; i < f.length; i += FRAME_SLOTS) {
+      out.push({
+        t: this.startedAt + (f[i] as number),
+        dir: f[i + 1] as "in" | "out",
+        name: f[i + 2] as string,
+        body: clip(bodyOf(f[i + 3] as string), secret, FRAME_CLIP),
+      });
+    }
+    return out;
   }
 
   private component(oId: number | string): ComponentEntry | undefined {

@@ -87,15 +87,20 @@ export function onInput(
       () => {
         if (at.live) done();
       },
-      (err: unknown) => {
-        if (!at.live) return;
-        const e = toFlowError(err, (s) => at.hub.mask(s));
-        // As core nodes do: the node shows that it failed a msg (red, with the code) for a few seconds.
-        at.status.showFailure(e.code);
-        done(e);
-      },
+      (err: unknown) => failInput(at, done, err),
     );
   });
+}
+
+/**
+ * A msg failed: done(err) with a code (what Catch nodes get), masked; as core nodes do, the node shows that it failed
+ * a msg (red, with the code) for a few seconds. Nothing once the node is closing.
+ */
+export function failInput(at: Attached, done: (err?: Error) => void, err: unknown): void {
+  if (!at.live) return;
+  const e = toFlowError(err, (s) => at.hub.mask(s));
+  at.status.showFailure(e.code);
+  done(e);
 }
 
 /**
