@@ -1,7 +1,8 @@
 // Preloaded (`node --require bench/probe.cjs`) into every process the benchmark measures: the clients and Node-RED.
 // Answers the orchestrator's IPC probe with this process's CPU time and memory (after a full GC when asked; the
-// process runs with --expose-gc), can start and stop a CPU profile (node:inspector) around one round, and exits when
-// the orchestrator goes away, so no child can outlive it.
+// process runs with --expose-gc) and the garbage collections since the last probe, can start and stop a CPU or
+// sampling heap profile (node:inspector) around one round or write a heap snapshot, and exits when the orchestrator
+// goes away, so no child can outlive it.
 "use strict";
 if (typeof process.send === "function") {
   let session;
@@ -14,11 +15,6 @@ if (typeof process.send === "function") {
       // The probe's own full collections (before a heap reading) are not the process's.
       if ((e.detail?.flags ?? 0) & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) continue;
       if (gcs.length < 100000) gcs.push(e.duration);
-      if (process.env.BENCH_GC_TRACE)
-        require("node:fs").appendFileSync(
-          `${process.env.BENCH_GC_TRACE}-${process.pid}`,
-          `${Math.round(e.startTime)} kind ${e.detail?.kind} ${e.duration.toFixed(2)} ms\n`,
-        );
     }
   }).observe({ entryTypes: ["gc"] });
   const loop = monitorEventLoopDelay({ resolution: 1 });

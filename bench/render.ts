@@ -30,7 +30,7 @@ export function markdown(r: BenchResults): string {
   );
   L.push("");
   L.push(
-    `The same call script runs through four setups, each in its own process, against one lean ivrapi server process ` +
+    `The same call script runs through five setups, each in its own process, against one lean ivrapi server process ` +
       `(\`bench/server.ts\`): ${r.config.calls.toLocaleString("en-US")} calls per round, ${r.config.concurrency} in flight ` +
       `(the server starts a new call whenever one ends), a ${r.config.warmupCalls.toLocaleString("en-US")}-call warm-up, ` +
       `then ${r.config.rounds} rounds with the setup order rotated each round.`,
@@ -51,7 +51,12 @@ export function markdown(r: BenchResults): string {
   L.push(
     "4. **hand-rolled**: Node-RED with core nodes only, as an integrator builds it today: _websocket in/out_ (client mode), a _status_ " +
       "node starting the handshake, function nodes that parse JSON, keep qid/call/oId maps in flow context and send accept, apply and abort " +
-      "(`bench/nodered.ts`).",
+      "(`bench/nodered.ts`);",
+  );
+  L.push(
+    "5. **floor**: Node-RED with four nodes that do what the bare client does and nothing more (`bench/floor`): one shared " +
+      "socket, JSON in and out, qids and oIds in two maps; no checks, no timeouts, no statuses, no records. Not a product: " +
+      "what Node-RED itself costs any node package per call, the most a package in Node-RED can reach.",
   );
   L.push("");
   L.push(`![calls per second and CPU per call](performance.svg)`);
@@ -60,18 +65,19 @@ export function markdown(r: BenchResults): string {
   L.push("");
   const pm = (l: { p50: number; p99: number }) => `${ms(l.p50)} / ${ms(l.p99)}`;
   L.push(
-    `| setup | calls/s (median) | min – max | CPU µs per call | added latency p50 / p99 (ms), ${r.config.concurrency} concurrent, saturated | ${r.config.concurrency} concurrent, paced | one call at a time |`,
+    `| setup | calls/s (median) | min – max | CPU µs per call | GC per round (count, ms) | added latency p50 / p99 (ms), ${r.config.concurrency} concurrent, saturated | ${r.config.concurrency} concurrent, paced | one call at a time |`,
   );
-  L.push("|---|---:|---:|---:|---:|---:|---:|");
+  L.push("|---|---:|---:|---:|---:|---:|---:|---:|");
   for (const s of r.setups) {
     L.push(
-      `| ${s.label} | ${int(s.callsPerSec.median)} | ${int(s.callsPerSec.min)} – ${int(s.callsPerSec.max)} | ${int(s.cpuUsPerCall.median)} | ${pm(s.latency.all)} | ${pm(s.paced.latency.all)} | ${pm(s.latencyUnloaded.all)} |`,
+      `| ${s.label} | ${int(s.callsPerSec.median)} | ${int(s.callsPerSec.min)} – ${int(s.callsPerSec.max)} | ${int(s.cpuUsPerCall.median)} | ${int(s.gc.count)}, ${ms(s.gc.ms)} | ${pm(s.latency.all)} | ${pm(s.paced.latency.all)} | ${pm(s.latencyUnloaded.all)} |`,
     );
   }
   L.push("");
   L.push(
     "CPU per call is the CPU time (user + system, all threads) of the setup's process over a round divided by its calls: " +
-      "the Node-RED process for 3 and 4, the client process for 1 and 2. Added latency is measured by the server: from sending " +
+      "the Node-RED process for 3–5, the client process for 1 and 2. GC per round: the garbage collections of that process " +
+      "during a round and their pauses added up (medians over rounds). Added latency is measured by the server: from sending " +
       "the frame that triggers a request to receiving that request (the server stamps the moment its write leaves and the moment " +
       "it reads the request's TCP chunk). _Saturated_: the rounds above, where the server answers at once and keeps " +
       `${r.config.concurrency} calls in flight, so the measured process is always busy and the figure is mostly queueing. ` +
@@ -96,6 +102,13 @@ export function markdown(r: BenchResults): string {
       `The same comparisons from CPU per call (calls per CPU-second, less sensitive to other load on the machine): ` +
       `package / hand-rolled ${r.ratios.cpuPackageVsHandrolled.median.toFixed(2)} ×, package / bare ${r.ratios.cpuPackageVsBare.median.toFixed(2)} ×.`,
   );
+  if (r.ratios.floorVsBare && Number.isFinite(r.ratios.floorVsBare.median)) {
+    L.push("");
+    L.push(
+      `For scale: the floor / bare ws ${r.ratios.floorVsBare.median.toFixed(2)} × (per round ${r.ratios.floorVsBare.perRound.map((x) => x.toFixed(2)).join(", ")}): ` +
+        `what Node-RED leaves any package. Package / floor ${r.ratios.packageVsFloor.median.toFixed(2)} ×.`,
+    );
+  }
   L.push("");
   for (const [title, pick] of [
     ["saturated", (s: SetupSummary) => s.latency],
@@ -110,7 +123,10 @@ export function markdown(r: BenchResults): string {
   }
   L.push(
     `Paced rounds ran at ${r.setups.map((s) => `${int(s.paced.callsPerSec)} calls/s (${int(s.paced.cpuUsPerCall)} µs CPU per call)`).join(", ")} ` +
-      "for setups 1–4: at a low rate each frame costs more CPU (fewer frames share a wake-up and a write).",
+      `for setups 1–${r.setups.length}: at a low rate each frame costs more CPU (fewer frames share a wake-up and a write). ` +
+      `Garbage collections during the paced round (count, pauses added up, longest): ${r.setups
+        .map((s) => `${s.label.split(" ")[0]}: ${int(s.paced.gc.count)}, ${ms(s.paced.gc.ms)} ms, ${ms(s.paced.gc.maxMs)} ms`)
+        .join("; ")}. A request that arrives during a pause waits for it.`,
   );
   L.push("");
   L.push("### Memory");
@@ -177,6 +193,8 @@ export function markdown(r: BenchResults): string {
   L.push(r.command);
   L.push("npm run bench -- --quick        # a short run (1 round), under a minute");
   L.push("npm run bench -- --profile      # CPU profile of setup 3 over one round: top self-time functions");
+  L.push("npm run bench -- --profile --heap       # where setup 3 allocates, per call");
+  L.push("npm run bench -- --profile --snapshot   # what a call in flight holds in setup 3, per call");
   L.push("```");
   L.push("");
   return L.join("\n");

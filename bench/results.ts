@@ -23,6 +23,11 @@ export interface RoundResult {
   foreignCpuPct: number;
   /** How long the round waited for a quiet machine before it started. */
   waitedMs: number;
+  /** Garbage collections in the setup's process during the round (the probe's own full GCs left out). */
+  gcCount: number;
+  /** Their pauses added up, and the longest, ms. */
+  gcMs: number;
+  gcMaxMs: number;
   errors: string[];
 }
 
@@ -31,12 +36,20 @@ export interface SetupSummary {
   label: string;
   callsPerSec: { median: number; min: number; max: number; cvPct: number; rounds: number[] };
   cpuUsPerCall: { median: number; min: number; max: number };
+  /** Garbage collection per measured round (medians): how many, and their pauses added up (ms). */
+  gc: { count: number; ms: number };
   /** Added latency at the round's concurrency (queueing included). */
   latency: Record<RequestKind | "all", LatencySummary>;
   /** Added latency with one call at a time. */
   latencyUnloaded: Record<RequestKind | "all", LatencySummary>;
   /** 200 calls in flight whose components take config.pacedComponentMs: far below capacity, so little queueing. */
-  paced: { callsPerSec: number; cpuUsPerCall: number; latency: Record<RequestKind | "all", LatencySummary> };
+  paced: {
+    callsPerSec: number;
+    cpuUsPerCall: number;
+    latency: Record<RequestKind | "all", LatencySummary>;
+    /** Garbage collections during the paced round: how many, their pauses added up and the longest (ms). */
+    gc: { count: number; ms: number; maxMs: number };
+  };
   errors: number;
 }
 
@@ -98,6 +111,9 @@ export interface BenchResults {
     /** From CPU per call instead of calls/s (calls per CPU-second of the measured process). */
     cpuPackageVsHandrolled: { median: number; perRound: number[] };
     cpuPackageVsBare: { median: number; perRound: number[] };
+    /** The floor (Node-RED nodes that do only what the bare client does) against bare ws, and the package against it. */
+    floorVsBare: { median: number; perRound: number[] };
+    packageVsFloor: { median: number; perRound: number[] };
   };
   heap: { held: HeapResult[]; growth: GrowthResult | null };
   targets: Target[];

@@ -1,7 +1,8 @@
 // `npm run bench`: the comparative benchmark of issue 8. One lean ivrapi server (bench/server.ts, its own process)
-// runs the same call script against four setups, each in its own process:
+// runs the same call script against five setups, each in its own process:
 //   1 bare ws client · 2 IvrApiClient + SessionRegistry · 3 Node-RED 4 with this package's nodes ·
-//   4 Node-RED 4 with the hand-rolled core-node flow an integrator would build today.
+//   4 Node-RED 4 with the hand-rolled core-node flow an integrator would build today ·
+//   5 the floor: Node-RED 4 with nodes that do what the bare client does and nothing more (bench/floor).
 // A warm-up round, then alternating rounds (setup order rotated each round); calls/s, CPU per call, the added
 // latency the server sees per request, heap per held call and heap growth. Prints a summary with the targets,
 // writes bench/results.json (quick runs: bench/results-quick.json) and, for a full run, docs/performance.md/.svg.
@@ -9,8 +10,14 @@
 //   npm run bench                  full run (about a minute on a quiet machine; it waits for quiet, up to 8 s a round)
 //   npm run bench -- --quick       short run (1 round, under a minute)
 //   npm run bench -- --profile[=<setup>]   CPU profile of one setup's process over a 20,000-call round
+//   npm run bench -- --profile --heap       where a round's allocations come from (sampling heap profile)
+//   npm run bench -- --profile --snapshot   what a call in flight holds (two heap snapshots, the difference per call)
 //   options: --rounds N --calls N --warmup N --concurrency N --hold N --max-wait S --setups bare,package
 //            --no-micro --no-memory --docs (render docs/ from a quick run too)
+// Diagnosis (environment): BENCH_NODE_FLAGS="--trace-gc" adds node flags to the Node-RED processes; BENCH_OUT_DIR=<dir>
+// keeps each process's output there; BENCH_NR_SETTINGS="{ivrapiCalls:{recent:0}}" adds to their settings.js;
+// BENCH_ALT_PKG=<dir> (a built package: package.json, dist/ with the nodes' html, locales, icons) runs that build in
+// place of setup 4, an A/B of two builds in the same rounds (results go to bench/results-ab.json, never to docs/).
 // The measured processes run plain JavaScript (the package is compiled to a folder of the benchmark's own, the server
 // and clients too), never under tsx, and each has an IPC probe preloaded (bench/probe.cjs) for CPU time and heap.
 import { execFileSync } from "node:child_process";
@@ -85,6 +92,9 @@ const setups = (opt("setups")?.split(",") ?? [...SETUPS]).filter((s): s is Setup
   (SETUPS as readonly string[]).includes(s),
 );
 const withMicro = !flag("no-micro");
+/** BENCH_ALT_PKG: another build of the package runs as setup 4 (see the top of this file). */
+const altPackage = process.env.BENCH_ALT_PKG;
+if (altPackage) SETUP_LABELS.handrolled = "4 package build of BENCH_ALT_PKG";
 /** Before each round, wait up to this long for the machine to be quiet (other load under QUIET_PCT). */
 const maxWaitMs = 1000 * Number(opt("max-wait") ?? (quick ? 2 : 8));
 const QUIET_PCT = 15;
@@ -237,11 +247,9 @@ async function startSetup(setup: SetupId, server: Server, pkgDir: string): Promi
         port: await freePort(),
         base: server.base,
         ...(setup === "package" ? { packageDir: pkgDir } : setup === "floor" ? { packageDir: path.join(BENCH, "floor") } : {}),
-        ...(setup === "handrolled" && process.env.BENCH_ALT_PKG
-          ? { packageDir: process.env.BENCH_ALT_PKG, token: setup }
-          : {}),
+        ...(setup === "handrolled" && altPackage ? { packageDir: altPackage, token: setup } : {}),
       },
-      setup === "handrolled" && process.env.BENCH_ALT_PKG ? "package" : setup,
+      setup === "handrolled" && altPackage ? "package" : setup,
     );
     child = spawnNode(setup, nodeRedArgs(userDir), {}, userDir);
   }
@@ -284,6 +292,9 @@ async function runRound(
     foreignCpuPct: Math.max(0, (100 * foreign) / (wallUs * os.cpus().length)),
     errors,
     waitedMs,
+    gcCount: after.pauses.gcCount,
+    gcMs: after.pauses.gcMs,
+    gcMaxMs: after.pauses.gcMaxMs,
     lat: r.lat,
     pauses: after.pauses,
   };
@@ -411,7 +422,7 @@ async function main(): Promise<void> {
       if (broken.has(s)) continue;
       const child = children.get(s) as Child;
       const r = await runRound(server, child, s, warmup ? cfg.warmupCalls : cfg.calls);
-      const { lat, ...rest } = r;
+      const { lat, pauses: _pauses, ...rest } = r;
       results.push(rest);
       if (!warmup) for (const k of REQUESTS) pooled.get(s)?.[k].push(...lat[k]);
       const all = latencySummary(REQUESTS.flatMap((k) => lat[k]));
@@ -439,7 +450,15 @@ async function main(): Promise<void> {
     out(`  ${SETUP_LABELS[s].padEnd(36)} p50 ${fmtMs(all.p50)} ms, p99 ${fmtMs(all.p99)} ms`);
   }
   // Added latency at 200 concurrent without saturation: components take pacedComponentMs each.
-  const paced = new Map<SetupId, { lat: Record<RequestKind, number[]>; callsPerSec: number; cpuUsPerCall: number }>();
+  const paced = new Map<
+    SetupId,
+    {
+      lat: Record<RequestKind, number[]>;
+      callsPerSec: number;
+      cpuUsPerCall: number;
+      gc: { count: number; ms: number; maxMs: number };
+    }
+  >();
   const offered = Math.round((1000 * cfg.concurrency) / (2 * cfg.pacedComponentMs));
   out(
     `\n== paced latency (${cfg.pacedCalls} calls each, ${cfg.concurrency} in flight, components last ${cfg.pacedComponentMs} ms: at most ~${fmtInt(offered)} calls/s offered)`,
@@ -454,7 +473,12 @@ async function main(): Promise<void> {
       cfg.concurrency,
       cfg.pacedComponentMs,
     );
-    paced.set(s, { lat: r.lat, callsPerSec: r.callsPerSec, cpuUsPerCall: r.cpuUsPerCall });
+    paced.set(s, {
+      lat: r.lat,
+      callsPerSec: r.callsPerSec,
+      cpuUsPerCall: r.cpuUsPerCall,
+      gc: { count: r.pauses.gcCount, ms: r.pauses.gcMs, maxMs: r.pauses.gcMaxMs },
+    });
     const all = latencySummary(REQUESTS.flatMap((k) => r.lat[k]));
     out(
       `  ${SETUP_LABELS[s].padEnd(36)} p50 ${fmtMs(all.p50)} ms, p99 ${fmtMs(all.p99)} ms at ${fmtInt(r.callsPerSec)} calls/s, ${fmtInt(r.cpuUsPerCall)} µs CPU per call`,
@@ -493,12 +517,14 @@ async function main(): Promise<void> {
         rounds: cps,
       },
       cpuUsPerCall: { median: median(cpu), min: Math.min(...cpu), max: Math.max(...cpu) },
+      gc: { count: median(rs.map((x) => x.gcCount)), ms: median(rs.map((x) => x.gcMs)) },
       latency: summariseKinds(lat),
       latencyUnloaded: summariseKinds(idle),
       paced: {
         callsPerSec: p?.callsPerSec ?? Number.NaN,
         cpuUsPerCall: p?.cpuUsPerCall ?? Number.NaN,
         latency: summariseKinds(p?.lat ?? none),
+        gc: p?.gc ?? { count: Number.NaN, ms: Number.NaN, maxMs: Number.NaN },
       },
       errors: rs.reduce((a, x) => a + x.errors.length, 0),
     };
@@ -644,6 +670,8 @@ async function main(): Promise<void> {
       packageVsBare: vsBare,
       cpuPackageVsHandrolled: ratio("package", "handrolled", true),
       cpuPackageVsBare: ratio("package", "bare", true),
+      floorVsBare: ratio("floor", "bare"),
+      packageVsFloor: ratio("package", "floor"),
     },
     heap: { held, growth },
     targets,
@@ -652,11 +680,11 @@ async function main(): Promise<void> {
     durationS: (Date.now() - t0) / 1000,
   };
   printSummary(results);
-  const file = path.join(BENCH, quick ? "results-quick.json" : "results.json");
+  const file = path.join(BENCH, altPackage ? "results-ab.json" : quick ? "results-quick.json" : "results.json");
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   formatJson(file);
   out(`\nresults: ${path.relative(process.cwd(), file)}`);
-  if (!quick || flag("docs")) {
+  if ((!quick || flag("docs")) && !altPackage) {
     const written = renderDocs(results);
     out(`docs: ${written.map((f) => path.relative(process.cwd(), f)).join(", ")}`);
   }
@@ -747,6 +775,9 @@ function printSummary(r: BenchResults): void {
   for (const n of r.noise.notes) out(`    ${n}`);
   out(
     `  ratios per round: package/hand-rolled ${r.ratios.packageVsHandrolled.perRound.map((x) => x.toFixed(2)).join(" ")}; package/bare ${r.ratios.packageVsBare.perRound.map((x) => x.toFixed(2)).join(" ")}`,
+  );
+  out(
+    `  for scale: floor/bare ${r.ratios.floorVsBare.median.toFixed(2)} (${r.ratios.floorVsBare.perRound.map((x) => x.toFixed(2)).join(" ")}); package/floor ${r.ratios.packageVsFloor.median.toFixed(2)}`,
   );
   out(
     `  the same ratios from CPU per call (calls per CPU-second; less sensitive to other load): package/hand-rolled ${r.ratios.cpuPackageVsHandrolled.median.toFixed(2)}, package/bare ${r.ratios.cpuPackageVsBare.median.toFixed(2)}`,
