@@ -126,7 +126,10 @@ export interface Child {
   /** The last 64 KiB of its stdout and stderr. */
   output(): string;
   /** CPU time and memory of the child (after two full GCs when `gc`); or starts/stops a CPU profile. */
-  probe(gc?: boolean, profile?: { action: "start" | "stop" | "heap-start" | "heap-stop"; file?: string }): Promise<ProbeAnswer>;
+  probe(
+    gc?: boolean,
+    profile?: { action: "start" | "stop" | "heap-start" | "heap-stop"; file?: string },
+  ): Promise<ProbeAnswer>;
   /** Resolves when it exits. */
   exited: Promise<number | null>;
   kill(): Promise<void>;

@@ -86,7 +86,10 @@ export function summariseHeapProfile(file: string, calls: number): string {
   const byStack = new Map<string, number>();
   let total = 0;
   const name = (n: HeapNode) => {
-    const where = n.callFrame.url.replace(/^file:\/\//, "").replace(/^.*node_modules\//, "").replace(/^.*\/dist\//, "");
+    const where = n.callFrame.url
+      .replace(/^file:\/\//, "")
+      .replace(/^.*node_modules\//, "")
+      .replace(/^.*\/dist\//, "");
     return `${n.callFrame.functionName || "(anonymous)"} ${where}${where ? `:${n.callFrame.lineNumber + 1}` : ""}`;
   };
   const walk = (n: HeapNode, stack: string[]) => {
@@ -145,7 +148,9 @@ export function summariseSnapshots(busyFile: string, idleFile: string, calls: nu
     total += bytes;
     rows.push([k, (b.n - a.n) / calls, bytes]);
   }
-  const lines = [`heap held per call in flight: ${total.toFixed(0)} B (${calls} calls, snapshots ${busyFile}, ${idleFile})`];
+  const lines = [
+    `heap held per call in flight: ${total.toFixed(0)} B (${calls} calls, snapshots ${busyFile}, ${idleFile})`,
+  ];
   for (const [k, n, bytes] of rows.sort((x, y) => y[2] - x[2]).slice(0, 45)) {
     lines.push(`  ${bytes.toFixed(0).padStart(7)} B  ${n.toFixed(2).padStart(6)} ×  ${k}`);
   }

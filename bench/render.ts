@@ -125,7 +125,10 @@ export function markdown(r: BenchResults): string {
     `Paced rounds ran at ${r.setups.map((s) => `${int(s.paced.callsPerSec)} calls/s (${int(s.paced.cpuUsPerCall)} µs CPU per call)`).join(", ")} ` +
       `for setups 1–${r.setups.length}: at a low rate each frame costs more CPU (fewer frames share a wake-up and a write). ` +
       `Garbage collections during the paced round (count, pauses added up, longest): ${r.setups
-        .map((s) => `${s.label.split(" ")[0]}: ${int(s.paced.gc.count)}, ${ms(s.paced.gc.ms)} ms, ${ms(s.paced.gc.maxMs)} ms`)
+        .map(
+          (s) =>
+            `${s.label.split(" ")[0]}: ${int(s.paced.gc.count)}, ${ms(s.paced.gc.ms)} ms, ${ms(s.paced.gc.maxMs)} ms`,
+        )
         .join("; ")}. A request that arrives during a pause waits for it.`,
   );
   L.push("");

@@ -246,7 +246,11 @@ async function startSetup(setup: SetupId, server: Server, pkgDir: string): Promi
         userDir,
         port: await freePort(),
         base: server.base,
-        ...(setup === "package" ? { packageDir: pkgDir } : setup === "floor" ? { packageDir: path.join(BENCH, "floor") } : {}),
+        ...(setup === "package"
+          ? { packageDir: pkgDir }
+          : setup === "floor"
+            ? { packageDir: path.join(BENCH, "floor") }
+            : {}),
         ...(setup === "handrolled" && altPackage ? { packageDir: altPackage, token: setup } : {}),
       },
       setup === "handrolled" && altPackage ? "package" : setup,

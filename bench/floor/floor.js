@@ -2,7 +2,7 @@
 // (bench/clients/bare.ts): one shared socket, JSON in and out, qids and oIds matched in two Maps, nothing checked, no
 // timeouts, no statuses, no records. What Node-RED itself costs a node package per call; no real package should be
 // this trusting. The flow is the package's (start → apply 204 → apply 208 → abort), built in bench/nodered.ts.
-"use strict";
+
 const WebSocket = require("ws");
 
 module.exports = (RED) => {

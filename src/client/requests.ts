@@ -68,7 +68,12 @@ export class RequestTracker {
    * Settles the request an answer belongs to and returns it (with the call it was for); undefined when nobody waits
    * for it (late after a timeout, or a qid we never sent), so the caller can report it instead of dropping it.
    */
-  settle(qid: Qid, request: string, body: ResultBody, outcome: ResultOutcome): { ivrid: string | undefined } | undefined {
+  settle(
+    qid: Qid,
+    request: string,
+    body: ResultBody,
+    outcome: ResultOutcome,
+  ): { ivrid: string | undefined } | undefined {
     const waiting = this.pending.get(qid);
     if (!waiting || waiting.name !== request) return undefined;
     const p = this.take(qid) as Pending;

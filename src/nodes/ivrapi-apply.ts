@@ -2,12 +2,12 @@
 // component's transferKey (the last port takes every other key). The runtime enforces one component at a
 // time per call; `busy` picks what happens when one already runs.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
+import type { SessionRegistry } from "../session/registry";
+import type { ComponentResult } from "../session/types";
 import { type IvrMsg, ivridOf, withResult } from "./common/call-msg";
 import { catalogRoute } from "./common/catalog-route";
 import { ApplyConfig } from "./common/configs";
 import { dataResolver, formResolver, type Resolver } from "./common/data";
-import type { SessionRegistry } from "../session/registry";
-import type { ComponentResult } from "../session/types";
 import { attach, configure, failInput, unusable } from "./common/flow-node";
 
 type Done = (err?: Error) => void;
@@ -84,7 +84,8 @@ export = (RED: NodeAPI) => {
      * and whatever waits with it is kept by every young-generation collection meanwhile.
      */
     const run = (msg: Record<string, unknown>, ivrid: string, registry: SessionRegistry, data: unknown, done: Done) => {
-      const oType = typeof data === "object" && data !== null ? Number((data as { oType?: unknown }).oType) : Number.NaN;
+      const oType =
+        typeof data === "object" && data !== null ? Number((data as { oType?: unknown }).oType) : Number.NaN;
       count(oType, 1);
       const wait = hub.beginWait(ivrid);
       waiting.add(wait);

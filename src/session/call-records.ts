@@ -357,4 +357,3 @@ function count(v: unknown, fallback: number, min: number): number {
   const n = Number(v);
   return Number.isInteger(n) && n >= min ? n : fallback;
 }
-

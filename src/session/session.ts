@@ -123,9 +123,9 @@ export class Session {
    * (a stop event for a call that ended finds no call at all).
    */
   retire(oId: string): void {
-    const r = (this._retired ??= []);
-    if (r.length >= RETIRED_KEPT) r.shift();
-    r.push(oId);
+    this._retired ??= [];
+    if (this._retired.length >= RETIRED_KEPT) this._retired.shift();
+    this._retired.push(oId);
   }
 
   hasRetired(oId: string): boolean {
