@@ -6,7 +6,7 @@ import type { IvrApiClient, StateChange } from "../client/client";
 import type { IvrApiError } from "../client/errors";
 import type { DtmfBody } from "../protocol";
 import { Metrics } from "./metrics";
-import { type CallDetail, CallRecord, type CallSummary } from "./record";
+import { type CallDetail, CallRecord, type CallSummary, type RecordLimits } from "./record";
 import type { SessionRegistry } from "./registry";
 import type { CallInfo, ComponentResult, ComponentStart, ResumeInfo, SessionEnd } from "./types";
 
@@ -59,23 +59,24 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
   }>();
   private readonly recent: CallRecord[] = [];
   private recentMax: number;
-  private entries: number;
-  private frames: number;
+  /** The limits of the records made from now on: one object they all share (configure makes a new one). */
+  private limits: RecordLimits;
 
   constructor(options: CallRecordsOptions = {}) {
     super();
     this.setMaxListeners(0);
     this.recentMax = DEFAULT_RECENT_CALLS;
-    this.entries = DEFAULT_ENTRIES;
-    this.frames = DEFAULT_FRAMES;
+    this.limits = { entries: DEFAULT_ENTRIES, frames: DEFAULT_FRAMES };
     this.configure(options);
   }
 
   /** Changes the limits (settings.js `ivrapiCalls`); records made before keep theirs. */
   configure(o: CallRecordsOptions): void {
     this.recentMax = count(o.recent, this.recentMax, 0);
-    this.entries = count(o.entriesPerCall, this.entries, 2);
-    this.frames = count(o.framesPerCall, this.frames, 0);
+    this.limits = {
+      entries: count(o.entriesPerCall, this.limits.entries, 2),
+      frames: count(o.framesPerCall, this.limits.frames, 0),
+    };
     this.trim();
   }
 
@@ -129,6 +130,8 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
      * same turn (its component_stopped event names the call). Cleared by every frame, so it can never go to another.
      */
     let unplacedStop: { t: number; text: string } | undefined;
+    /** The text of the stop event being handled (the record reads its results from it); cleared by every frame. */
+    let stopText: string | undefined;
     const early = new Map<string, EarlyFrame[]>();
     let everReady = client.state === "ready";
     const m = this.metrics;
@@ -157,6 +160,7 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
       frame: (dir, name, body, text, known) => {
         const t = Date.now();
         unplacedStop = undefined;
+        stopText = undefined;
         if (dir === "out") {
           m.framesOut++;
           const ivrid = known ?? body.ivrid;
@@ -168,6 +172,7 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
         if (ivrid !== undefined || name.endsWith("_result")) {
           // An answer: the client said which call it is for (or it is for none).
         } else if (name === "ivrapi_component_stopped") {
+          stopText = text;
           ivrid = body.ivrid;
           if (ivrid === undefined) {
             unplacedStop = { t, text };
@@ -245,7 +250,8 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
       m.component(r.data.oType, r.transferKey);
       const rec = mine(call.ivrid);
       if (!rec) return;
-      rec.componentStopped(Date.now(), r.oId, r.data, r.transferKey, r.results, r.timedOut);
+      rec.componentStopped(Date.now(), r.oId, r.data, r.transferKey, r.results, r.timedOut, stopText);
+      stopText = undefined;
       this.changed(rec);
     };
     const onDtmf = (call: CallInfo, b: DtmfBody) => {
@@ -329,7 +335,7 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
       t,
       call.state,
       typeof call.start.componentname === "string" ? call.start.componentname : undefined,
-      { entries: this.entries, frames: this.frames },
+      this.limits,
       o.secret,
     );
     rec.accepted(t, call.paramsRaw);

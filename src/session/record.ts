@@ -34,6 +34,12 @@ export interface ComponentEntry extends Entry {
   end?: number;
   transferKey?: string;
   results?: unknown;
+  /**
+   * Inside the record only (never in a detail): the text of the stop event the results came in. The results are read
+   * from it when the record is read, so they are the platform's, whatever a flow later does with msg.payload (the
+   * same object), and keeping them costs a reference to a text the record keeps anyway.
+   */
+  resultsFrom?: string;
   durationMs?: number;
   timedOut?: boolean;
   /** It never ran or its end was never reported: the error code (see the error entry beside it). */
@@ -189,6 +195,7 @@ export class CallRecord {
     transferKey: string,
     results: Record<string, unknown>,
     timedOut: boolean,
+    stopText?: string,
   ): void {
     // A component started before this record (taken over after a deploy) gets its entry now.
     const e = this.component(oId) ?? this.componentStarted(t, oId, data);
@@ -196,9 +203,10 @@ export class CallRecord {
     e.transferKey = transferKey.length > 64 ? `${transferKey.slice(0, 64)}…` : transferKey;
     e.durationMs = t - e.t;
     if (timedOut) e.timedOut = true;
-    // The results object as it came: bounded and masked when read (detail), so the call path pays nothing for it.
+    // The results as they came (the stop event's text; a text made here only when there is none): bounded and masked
+    // when read.
     for (const _ in results) {
-      e.results = results;
+      e.resultsFrom = stopText ?? JSON.stringify(["ivrapi_component_stopped", { results }]);
       break;
     }
     if (this.open === e) this.open = undefined;
@@ -278,9 +286,9 @@ export class CallRecord {
     const timeline = this.timeline.map((e): TimelineEntry => {
       if (e.kind === "accept") return { ...e, params: clipText(e.params, secret, PARAMS_CHARS) };
       if (e.kind === "component") {
-        const out: ComponentEntry = { ...e };
+        const { resultsFrom, ...out } = e;
         if (e.transferKey !== undefined) out.transferKey = clipText(e.transferKey, secret, 64);
-        if (e.results !== undefined) out.results = clip(e.results, secret);
+        if (resultsFrom !== undefined) out.results = clip(resultsOf(resultsFrom), secret);
         return out;
       }
       if (e.kind === "dtmf") return { ...e, digit: clipText(e.digit, secret, 16) };
@@ -327,6 +335,12 @@ export class CallRecord {
     }
     this.timeline.push(e);
   }
+}
+
+/** The results of a stop event, from its text. */
+function resultsOf(stopText: string): unknown {
+  const body = bodyOf(stopText);
+  return typeof body === "object" && body !== null ? (body as { results?: unknown }).results : undefined;
 }
 
 /** The body of a kept frame (`[name, body]`); a text that does not read as one is shown as text. */

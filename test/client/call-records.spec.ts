@@ -94,6 +94,20 @@ describe("call record (runtime): timeline, frames, bounds, metrics", function ()
     assert.match(all, /\*\*\*/);
   });
 
+  it("keeps a component's results as the platform sent them, whatever a flow later does with them", async () => {
+    const call = await takeCall();
+    const played = reg.apply(call.ivrid, { oType: 208, recTimeSec: 5 });
+    await until("the component runs", () => answered(records, call.ivrid));
+    h.sim.finishComponent(call.ivrid, "transfer", { recordPath: ":TEMP/a.wav", dtmfBuffer: "1" });
+    const result = await played;
+    // The apply node hands this very object to the flow as msg.payload; a flow may change it.
+    (result.results as Record<string, unknown>).recordPath = "changed by a flow";
+    delete (result.results as Record<string, unknown>).dtmfBuffer;
+    const entry = records.get(call.ivrid)?.timeline.find((e) => e.kind === "component") as ComponentEntry;
+    assert.deepEqual(entry.results, { recordPath: ":TEMP/a.wav", dtmfBuffer: "1" });
+    assert.equal("resultsFrom" in entry, false, "the record's own field stays inside it");
+  });
+
   it("keeps the last N ended calls and bounded frames; 10,000 calls leave at most N records", async () => {
     const small = new CallRecords({ recent: 3, framesPerCall: 4, entriesPerCall: 5 });
     small.attach({ connection: "c2", client: h.clients[0] as never, registry: reg });
