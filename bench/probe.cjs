@@ -55,17 +55,10 @@ if (typeof process.send === "function") {
       session.post("HeapProfiler.startSampling", sampling, () => answer(m));
       return;
     }
-    if (m.profile === "heap-stop" && session) {
-      session.post("HeapProfiler.stopSampling", (err, res) => {
-        if (!err) require("node:fs").writeFileSync(m.file, JSON.stringify(res.profile));
-        session.disconnect();
-        session = undefined;
-        answer(m);
-      });
-      return;
-    }
-    if (m.profile === "stop" && session) {
-      session.post("Profiler.stop", (err, res) => {
+    // Either profile ends the same way: its result written to m.file, the session closed.
+    const stop = { stop: "Profiler.stop", "heap-stop": "HeapProfiler.stopSampling" }[m.profile];
+    if (stop && session) {
+      session.post(stop, (err, res) => {
         if (!err) require("node:fs").writeFileSync(m.file, JSON.stringify(res.profile));
         session.disconnect();
         session = undefined;

@@ -633,6 +633,15 @@ async function main(): Promise<void> {
       `< ${TARGETS.p99Ms}`,
       worstPacedP99 < TARGETS.p99Ms,
     ),
+    // The issue asks for the p99 "per request": over all requests of the round. The rows above take each request type
+    // on its own and show the worst, which is stricter; both are shown.
+    t(
+      `package p99 added latency (all requests, ${cfg.concurrency} concurrent, paced)`,
+      pkg?.paced.latency.all.p99 ?? Number.NaN,
+      "ms",
+      `< ${TARGETS.p99Ms}`,
+      (pkg?.paced.latency.all.p99 ?? Number.NaN) < TARGETS.p99Ms,
+    ),
     t(
       "package heap per held call",
       heldPkg?.bytesPerHeldCall ?? Number.NaN,
