@@ -44,20 +44,20 @@ if (typeof process.send === "function") {
       return;
     }
     if (m.profile === "heap-start") {
-      // Every allocation sampled, kept or collected: where the garbage comes from, not only what stays.
+      // Every allocation sampled, kept or collected (where the garbage comes from); with `live`, only what is still
+      // alive when the profile stops (where what stays comes from).
       session = new (require("node:inspector").Session)();
       session.connect();
-      const sampling = {
-        samplingInterval: 512,
-        includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: true,
-      };
+      const sampling = m.live
+        ? { samplingInterval: 512 }
+        : { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true };
       session.post("HeapProfiler.startSampling", sampling, () => answer(m));
       return;
     }
     // Either profile ends the same way: its result written to m.file, the session closed.
     const stop = { stop: "Profiler.stop", "heap-stop": "HeapProfiler.stopSampling" }[m.profile];
     if (stop && session) {
+      if (m.gc && typeof global.gc === "function") global.gc();
       session.post(stop, (err, res) => {
         if (!err) require("node:fs").writeFileSync(m.file, JSON.stringify(res.profile));
         session.disconnect();

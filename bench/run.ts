@@ -817,8 +817,28 @@ async function runSnapshot(pkgDir: string, setup: SetupId): Promise<void> {
       c.proc.send({ bench: "probe", id: -1, gc: false, snapshot: file });
     });
   const componentMs = 4000;
+  const live = path.join(dir, "live.heapprofile");
+  await new Promise<void>((resolve) => {
+    const onMessage = (m: { bench?: string; id?: number }) => {
+      if (m?.bench !== "probe" || m.id !== -2) return;
+      c.proc.off("message", onMessage);
+      resolve();
+    };
+    c.proc.on("message", onMessage);
+    c.proc.send({ bench: "probe", id: -2, gc: true, profile: "heap-start", live: true });
+  });
   const round = server.run({ type: "round", setup, calls: 400, concurrency: 200, componentMs });
   await sleep(2.2 * componentMs);
+  // What the calls in flight hold, by where it was allocated (sampled since before the round; a full GC first).
+  await new Promise<void>((resolve) => {
+    const onMessage = (m: { bench?: string; id?: number }) => {
+      if (m?.bench !== "probe" || m.id !== -3) return;
+      c.proc.off("message", onMessage);
+      resolve();
+    };
+    c.proc.on("message", onMessage);
+    c.proc.send({ bench: "probe", id: -3, gc: true, profile: "heap-stop", file: live });
+  });
   await c.probe(true);
   const busy = path.join(dir, "busy.heapsnapshot");
   await snap(busy);
@@ -830,6 +850,7 @@ async function runSnapshot(pkgDir: string, setup: SetupId): Promise<void> {
   await c.kill();
   await server.child.kill();
   out(summariseSnapshots(busy, idle, 200));
+  out(summariseHeapProfile(live, 200).replace("allocated", "alive (allocated since the round began)"));
 }
 
 /** `--profile`: setup 3 alone, a CPU profile (node:inspector, in the process) around one round, then where it went. */
