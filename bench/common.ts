@@ -52,13 +52,27 @@ export type ServerReport =
   | { type: "released"; setup: SetupId; released: number };
 
 /** Probe (bench/probe.cjs, preloaded into every measured process) request and answer. */
+export type ProbeAction = "start" | "stop" | "heap-start" | "heap-stop";
+
+/** What a probe may do besides reading CPU and memory (see bench/probe.cjs). */
+export interface ProbeExtras {
+  action?: ProbeAction;
+  file?: string;
+  live?: boolean;
+  snapshot?: string;
+}
+
 export interface ProbeRequest {
   bench: "probe";
   id: number;
   gc: boolean;
-  /** Start or stop a CPU profile (node:inspector); `file` is where "stop" writes it. */
-  profile?: "start" | "stop" | "heap-start" | "heap-stop";
+  /** Start or stop a CPU profile or a sampling heap profile (node:inspector); `file` is where a stop writes it. */
+  profile?: ProbeAction;
   file?: string;
+  /** With heap-start: sample only what stays alive (not what is collected meanwhile). */
+  live?: boolean;
+  /** Write a heap snapshot to this file. */
+  snapshot?: string;
 }
 export interface ProbeAnswer {
   bench: "probe";

@@ -4,7 +4,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import type { ProbeAnswer, ProbeRequest } from "./common";
+import type { ProbeAnswer, ProbeExtras, ProbeRequest } from "./common";
 
 export const ROOT = path.join(__dirname, "..");
 export const BENCH = __dirname;
@@ -125,11 +125,8 @@ export interface Child {
   proc: ChildProcess;
   /** The last 64 KiB of its stdout and stderr. */
   output(): string;
-  /** CPU time and memory of the child (after two full GCs when `gc`); or starts/stops a CPU profile. */
-  probe(
-    gc?: boolean,
-    profile?: { action: "start" | "stop" | "heap-start" | "heap-stop"; file?: string },
-  ): Promise<ProbeAnswer>;
+  /** CPU time and memory of the child (after two full GCs when `gc`); with extras, a profile started or stopped, or a heap snapshot written. */
+  probe(gc?: boolean, extras?: ProbeExtras): Promise<ProbeAnswer>;
   /** Resolves when it exits. */
   exited: Promise<number | null>;
   kill(): Promise<void>;
@@ -173,7 +170,7 @@ export function spawnNode(name: string, args: string[], env: Record<string, stri
     proc,
     output: () => out,
     exited,
-    probe: (gc = false, profile) =>
+    probe: (gc = false, extras) =>
       new Promise<ProbeAnswer>((resolve, reject) => {
         const id = ++probeId;
         const timer = setTimeout(() => reject(new Error(`${name} did not answer the probe`)), 30_000);
@@ -182,10 +179,10 @@ export function spawnNode(name: string, args: string[], env: Record<string, stri
           resolve(a);
         });
         const req: ProbeRequest = { bench: "probe", id, gc };
-        if (profile) {
-          req.profile = profile.action;
-          if (profile.file) req.file = profile.file;
-        }
+        if (extras?.action) req.profile = extras.action;
+        if (extras?.file) req.file = extras.file;
+        if (extras?.live) req.live = true;
+        if (extras?.snapshot) req.snapshot = extras.snapshot;
         proc.send(req);
       }),
     kill: async () => {

@@ -21,37 +21,13 @@
 // The measured processes run plain JavaScript (the package is compiled to a folder of the benchmark's own, the server
 // and clients too), never under tsx, and each has an IPC probe preloaded (bench/probe.cjs) for CPU time and heap.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import {
-  median,
-  type ProbeAnswer,
-  percentile,
-  REQUESTS,
-  type RequestKind,
-  SETUP_LABELS,
-  SETUPS,
-  type ServerCommand,
-  type ServerReport,
-  type SetupId,
-} from "./common";
+import { median, REQUESTS, type RequestKind, SETUP_LABELS, SETUPS, type SetupId } from "./common";
+import { runProfile, runSnapshot } from "./diagnose";
 import { type MicroResult, runMicro } from "./micro";
-import { writeUserDir } from "./nodered";
-import {
-  BENCH,
-  buildBenchProcesses,
-  buildPackage,
-  type Child,
-  clientArgs,
-  freePort,
-  killAll,
-  nodeRedArgs,
-  ROOT,
-  scratchDir,
-  spawnNode,
-} from "./proc";
-import { summariseHeapProfile, summariseProfile, summariseSnapshots } from "./profile";
+import { BENCH, buildBenchProcesses, buildPackage, type Child, killAll, ROOT } from "./proc";
 import { renderDocs } from "./render";
 import type {
   BenchResults,
@@ -62,6 +38,18 @@ import type {
   SetupSummary,
   Target,
 } from "./results";
+import {
+  heldHeap,
+  latencySummary,
+  MiB,
+  QUIET_PCT,
+  runRound,
+  type Server,
+  sleep,
+  startServer,
+  startSetup,
+  summariseKinds,
+} from "./rounds";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -97,7 +85,6 @@ const altPackage = process.env.BENCH_ALT_PKG;
 if (altPackage) SETUP_LABELS.handrolled = "4 package build of BENCH_ALT_PKG";
 /** Before each round, wait up to this long for the machine to be quiet (other load under QUIET_PCT). */
 const maxWaitMs = 1000 * Number(opt("max-wait") ?? (quick ? 2 : 8));
-const QUIET_PCT = 15;
 const withMemory = !flag("no-memory");
 /** `--profile` (setup 3) or `--profile=<setup>`. */
 const profileArg = flag("profile") ? (opt("profile") ?? "package") : opt("profile");
@@ -123,228 +110,6 @@ const out = (s = "") => process.stdout.write(`${s}\n`);
 const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-");
 const fmtMs = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : "-");
 const mark = (pass: boolean | null) => (pass === null ? "n/a " : pass ? "PASS" : "FAIL");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const MiB = 1024 * 1024;
-
-/** Busy CPU of the whole machine so far, µs (from /proc/stat; USER_HZ = 100). */
-function machineBusyUs(): number {
-  try {
-    const line = require("node:fs").readFileSync("/proc/stat", "utf8").split("\n")[0] as string;
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    const idle = (f[3] ?? 0) + (f[4] ?? 0);
-    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    return (total - idle) * 10_000;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/**
- * Waits (at most maxWaitMs) for a quarter second in which the machine is quiet: between rounds the benchmark's own
- * processes idle, so what is busy then is someone else (tests of other people on a shared machine).
- */
-async function waitQuiet(): Promise<number> {
-  const t0 = Date.now();
-  const cores = os.cpus().length;
-  while (Date.now() - t0 < maxWaitMs) {
-    const b0 = machineBusyUs();
-    await sleep(250);
-    const busyPct = (100 * (machineBusyUs() - b0)) / (250_000 * cores);
-    if (!(busyPct >= QUIET_PCT)) break;
-  }
-  return Date.now() - t0;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The server process
-
-interface Server {
-  child: Child;
-  base: string;
-  run(cmd: ServerCommand): Promise<ServerReport>;
-  ready(setup: string, timeoutMs: number, child: Child): Promise<void>;
-}
-
-/** The compiled server and clients (see buildBenchProcesses). */
-let jsDir = "";
-
-async function startServer(): Promise<Server> {
-  const child = spawnNode("server", [path.join(jsDir, "bench", "server.js")]);
-  const readySetups = new Set<string>();
-  const readyWaiters = new Map<string, () => void>();
-  let answer: ((r: ServerReport) => void) | undefined;
-  let port = 0;
-  const listening = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the bench server did not start:\n${child.output()}`)), 30_000);
-    child.proc.on("message", (m: ServerReport) => {
-      switch (m.type) {
-        case "listening":
-          port = m.port;
-          clearTimeout(timer);
-          resolve();
-          return;
-        case "ready":
-          readySetups.add(m.setup);
-          readyWaiters.get(m.setup)?.();
-          return;
-        case "closed":
-          readySetups.delete(m.setup);
-          return;
-        default:
-          answer?.(m);
-      }
-    });
-  });
-  await listening;
-  return {
-    child,
-    base: `ws://127.0.0.1:${port}/ws/token/v1`,
-    run: (cmd) =>
-      new Promise<ServerReport>((resolve, reject) => {
-        answer = (r) => {
-          answer = undefined;
-          resolve(r);
-        };
-        void child.exited.then(() => reject(new Error(`the bench server exited:\n${child.output()}`)));
-        child.proc.send(cmd);
-      }),
-    ready: (setup, timeoutMs, client) =>
-      new Promise<void>((resolve, reject) => {
-        readySetups.delete(setup);
-        const timer = setTimeout(
-          () => reject(new Error(`${setup} did not connect within ${timeoutMs} ms:\n${client.output()}`)),
-          timeoutMs,
-        );
-        readyWaiters.set(setup, () => {
-          clearTimeout(timer);
-          readyWaiters.delete(setup);
-          resolve();
-        });
-        void client.exited.then((code) => {
-          clearTimeout(timer);
-          reject(new Error(`${setup} exited (${code}) before connecting:\n${client.output()}`));
-        });
-      }),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The setups
-
-let userDirs = 0;
-
-async function startSetup(setup: SetupId, server: Server, pkgDir: string): Promise<Child> {
-  const dist = path.join(pkgDir, "dist");
-  const env = { BENCH_BASE: server.base, BENCH_TOKEN: setup, IVRAPI_DIST: dist };
-  let child: Child;
-  if (setup === "bare" || setup === "runtime") {
-    child = spawnNode(setup, clientArgs(path.join(jsDir, "bench", "clients", `${setup}.js`)), env);
-  } else {
-    const userDir = scratchDir(`${setup}-${++userDirs}`);
-    writeUserDir(
-      {
-        userDir,
-        port: await freePort(),
-        base: server.base,
-        ...(setup === "package"
-          ? { packageDir: pkgDir }
-          : setup === "floor"
-            ? { packageDir: path.join(BENCH, "floor") }
-            : {}),
-        ...(setup === "handrolled" && altPackage ? { packageDir: altPackage, token: setup } : {}),
-      },
-      setup === "handrolled" && altPackage ? "package" : setup,
-    );
-    child = spawnNode(setup, nodeRedArgs(userDir), {}, userDir);
-  }
-  await server.ready(setup, 90_000, child);
-  return child;
-}
-
-async function runRound(
-  server: Server,
-  child: Child,
-  setup: SetupId,
-  calls: number,
-  concurrency = cfg.concurrency,
-  componentMs = 0,
-): Promise<RoundResult & { lat: Record<RequestKind, number[]>; pauses: ProbeAnswer["pauses"] }> {
-  await sleep(200); // let the previous round's last frames drain everywhere
-  const waitedMs = await waitQuiet();
-  // No forced collection before a timed round: two full GCs shrink V8's young generation, and the round then pays for
-  // growing it again (it doubled the CPU per call of the Node-RED setups in 2,000-call rounds, and did little to the
-  // plain clients). A process in service never sees one; heap readings (heldHeap, growth) still force them.
-  const before = await child.probe(false);
-  const busy0 = machineBusyUs();
-  const r = await server.run({ type: "round", setup, calls, concurrency, componentMs });
-  const busy1 = machineBusyUs();
-  const after = await child.probe(false);
-  if (r.type !== "roundDone") throw new Error(`unexpected answer from the server: ${r.type}`);
-  const clientUs = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
-  const wallUs = r.ms * 1000;
-  const foreign = busy1 - busy0 - clientUs - r.serverCpuUs;
-  const errors = [...r.errors];
-  if (r.completed < calls) errors.unshift(`only ${r.completed} of ${calls} calls completed`);
-  return {
-    setup,
-    calls: r.completed,
-    ms: r.ms,
-    callsPerSec: r.stalled ? Number.NaN : r.completed / (r.ms / 1000),
-    cpuUsPerCall: clientUs / Math.max(1, r.completed),
-    serverCpuUsPerCall: r.serverCpuUs / Math.max(1, r.completed),
-    serverLoadPct: (100 * r.serverCpuUs) / wallUs,
-    foreignCpuPct: Math.max(0, (100 * foreign) / (wallUs * os.cpus().length)),
-    errors,
-    waitedMs,
-    gcCount: after.pauses.gcCount,
-    gcMs: after.pauses.gcMs,
-    gcMaxMs: after.pauses.gcMaxMs,
-    lat: r.lat,
-    pauses: after.pauses,
-  };
-}
-
-function summariseKinds(lat: Record<RequestKind, number[]>): Record<RequestKind | "all", LatencySummary> {
-  return {
-    accept: latencySummary(lat.accept),
-    apply204: latencySummary(lat.apply204),
-    apply208: latencySummary(lat.apply208),
-    abort: latencySummary(lat.abort),
-    all: latencySummary(REQUESTS.flatMap((k) => lat[k])),
-  };
-}
-
-function latencySummary(samples: number[]): LatencySummary {
-  const s = Float64Array.from(samples).sort();
-  return {
-    n: s.length,
-    p50: percentile(s, 50),
-    p99: percentile(s, 99),
-    max: s.length ? (s[s.length - 1] as number) : Number.NaN,
-  };
-}
-
-async function heldHeap(server: Server, child: Child, setup: SetupId, n: number): Promise<HeapResult> {
-  await sleep(300);
-  const base = await child.probe(true);
-  const r = await server.run({ type: "hold", setup, calls: n, concurrency: cfg.concurrency });
-  if (r.type !== "held" || r.stalled)
-    throw new Error(`${setup}: holding ${n} calls failed: ${JSON.stringify(r).slice(0, 500)}`);
-  await sleep(500); // the last accept answers reach the client
-  const held = await child.probe(true);
-  const rel = await server.run({ type: "release", setup });
-  if (rel.type !== "released") throw new Error(`${setup}: release failed`);
-  await sleep(1000);
-  const after = await child.probe(true);
-  return {
-    setup,
-    held: r.held,
-    baseMiB: base.mem.heapUsed / MiB,
-    heldMiB: held.mem.heapUsed / MiB,
-    afterReleaseMiB: after.mem.heapUsed / MiB,
-    bytesPerHeldCall: (held.mem.heapUsed - base.mem.heapUsed) / r.held,
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -373,13 +138,26 @@ async function main(): Promise<void> {
     `  source: ${source.commit}${source.changedInSrc.length ? ` + ${source.changedInSrc.length} uncommitted file(s) in src/` : ""}`,
   );
   const build = buildPackage();
-  jsDir = buildBenchProcesses();
+  const jsDir = buildBenchProcesses();
+  const src = { jsDir, pkgDir: build.dir, altPackage };
+  /** One measured round (saturated unless components last `componentMs`). */
+  const measure = (
+    server: Server,
+    child: Child,
+    s: SetupId,
+    calls: number,
+    concurrency = cfg.concurrency,
+    componentMs = 0,
+  ) => runRound(server, child, s, calls, { concurrency, componentMs, maxWaitMs });
   if (build.warnings)
     out(`  note: the build reported type errors (output still used):\n${build.warnings.slice(0, 600)}`);
   const dist = path.join(build.dir, "dist");
 
-  if (profile && flag("snapshot")) return runSnapshot(build.dir, profile);
-  if (profile) return runProfile(build.dir, profile);
+  if (profile) {
+    const d = { src, warmupCalls: cfg.warmupCalls, concurrency: cfg.concurrency, maxWaitMs };
+    if (flag("snapshot")) return runSnapshot(d, profile);
+    return runProfile(d, profile, { calls: Number(opt("calls") ?? 20_000), heap: flag("heap") });
+  }
 
   let micro: MicroResult[] = [];
   if (withMicro) {
@@ -392,7 +170,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const server = await startServer();
+  const server = await startServer(jsDir);
   out(`\n== starting the setups against ${server.base}/<setup>`);
   const children = new Map<SetupId, Child>();
   const broken = new Set<SetupId>();
@@ -400,7 +178,7 @@ async function main(): Promise<void> {
     setups.map(async (s) => {
       const started = Date.now();
       try {
-        children.set(s, await startSetup(s, server, build.dir));
+        children.set(s, await startSetup(s, server, src));
         out(`  ${SETUP_LABELS[s].padEnd(36)} connected in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       } catch (err) {
         broken.add(s);
@@ -425,7 +203,7 @@ async function main(): Promise<void> {
     for (const s of order) {
       if (broken.has(s)) continue;
       const child = children.get(s) as Child;
-      const r = await runRound(server, child, s, warmup ? cfg.warmupCalls : cfg.calls);
+      const r = await measure(server, child, s, warmup ? cfg.warmupCalls : cfg.calls);
       const { lat, pauses: _pauses, ...rest } = r;
       results.push(rest);
       if (!warmup) for (const k of REQUESTS) pooled.get(s)?.[k].push(...lat[k]);
@@ -448,7 +226,7 @@ async function main(): Promise<void> {
   out(`\n== unloaded latency (${cfg.unloadedCalls} calls each, one at a time)`);
   for (const s of setups) {
     if (broken.has(s)) continue;
-    const r = await runRound(server, children.get(s) as Child, s, cfg.unloadedCalls, 1);
+    const r = await measure(server, children.get(s) as Child, s, cfg.unloadedCalls, 1);
     unloaded.set(s, r.lat);
     const all = latencySummary(REQUESTS.flatMap((k) => r.lat[k]));
     out(`  ${SETUP_LABELS[s].padEnd(36)} p50 ${fmtMs(all.p50)} ms, p99 ${fmtMs(all.p99)} ms`);
@@ -469,14 +247,7 @@ async function main(): Promise<void> {
   );
   for (const s of setups) {
     if (broken.has(s)) continue;
-    const r = await runRound(
-      server,
-      children.get(s) as Child,
-      s,
-      cfg.pacedCalls,
-      cfg.concurrency,
-      cfg.pacedComponentMs,
-    );
+    const r = await measure(server, children.get(s) as Child, s, cfg.pacedCalls, cfg.concurrency, cfg.pacedComponentMs);
     paced.set(s, {
       lat: r.lat,
       callsPerSec: r.callsPerSec,
@@ -551,9 +322,9 @@ async function main(): Promise<void> {
     out(`\n== memory (fresh processes; heapUsed after two full GCs)`);
     if (setups.includes("runtime")) {
       try {
-        const c = await startSetup("runtime", server, build.dir);
-        await runRound(server, c, "runtime", cfg.warmupCalls);
-        const h = await heldHeap(server, c, "runtime", cfg.holdCalls);
+        const c = await startSetup("runtime", server, src);
+        await measure(server, c, "runtime", cfg.warmupCalls);
+        const h = await heldHeap(server, c, "runtime", cfg.holdCalls, cfg.concurrency);
         held.push(h);
         out(`  ${SETUP_LABELS.runtime.padEnd(36)} ${heapLine(h)}`);
         await c.kill();
@@ -563,20 +334,20 @@ async function main(): Promise<void> {
     }
     if (setups.includes("package")) {
       try {
-        const c = await startSetup("package", server, build.dir);
+        const c = await startSetup("package", server, src);
         const [a, b] = cfg.growthCalls;
-        await runRound(server, c, "package", a);
+        await measure(server, c, "package", a);
         await sleep(500);
         const ha = (await c.probe(true)).mem.heapUsed / MiB;
         out(`  ${SETUP_LABELS.package.padEnd(36)} heap after ${fmtInt(a)} calls: ${ha.toFixed(2)} MiB`);
-        await runRound(server, c, "package", b - a);
+        await measure(server, c, "package", b - a);
         await sleep(500);
         const hb = (await c.probe(true)).mem.heapUsed / MiB;
         growth = { calls: [a, b], heapMiB: [ha, hb], changePct: (100 * (hb - ha)) / ha };
         out(
           `  ${SETUP_LABELS.package.padEnd(36)} heap after ${fmtInt(b)} calls: ${hb.toFixed(2)} MiB (${growth.changePct >= 0 ? "+" : ""}${growth.changePct.toFixed(1)}%)`,
         );
-        const h = await heldHeap(server, c, "package", cfg.holdCalls);
+        const h = await heldHeap(server, c, "package", cfg.holdCalls, cfg.concurrency);
         held.push(h);
         out(`  ${SETUP_LABELS.package.padEnd(36)} ${heapLine(h)}`);
         const logged = logOf(c);
@@ -795,83 +566,6 @@ function printSummary(r: BenchResults): void {
   out(
     `  the same ratios from CPU per call (calls per CPU-second; less sensitive to other load): package/hand-rolled ${r.ratios.cpuPackageVsHandrolled.median.toFixed(2)}, package/bare ${r.ratios.cpuPackageVsBare.median.toFixed(2)}`,
   );
-}
-
-/**
- * `--profile --snapshot`: what a call in flight holds. 200 calls whose components last seconds: a heap snapshot while
- * they wait, another once they are gone; the difference by object kind, per call.
- */
-async function runSnapshot(pkgDir: string, setup: SetupId): Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "ivrapi-bench-snap-"));
-  const server = await startServer();
-  const c = await startSetup(setup, server, pkgDir);
-  await runRound(server, c, setup, cfg.warmupCalls);
-  const snap = (file: string) =>
-    new Promise<void>((resolve) => {
-      const onMessage = (m: { bench?: string; id?: number }) => {
-        if (m?.bench !== "probe" || m.id !== -1) return;
-        c.proc.off("message", onMessage);
-        resolve();
-      };
-      c.proc.on("message", onMessage);
-      c.proc.send({ bench: "probe", id: -1, gc: false, snapshot: file });
-    });
-  const componentMs = 4000;
-  const live = path.join(dir, "live.heapprofile");
-  await new Promise<void>((resolve) => {
-    const onMessage = (m: { bench?: string; id?: number }) => {
-      if (m?.bench !== "probe" || m.id !== -2) return;
-      c.proc.off("message", onMessage);
-      resolve();
-    };
-    c.proc.on("message", onMessage);
-    c.proc.send({ bench: "probe", id: -2, gc: true, profile: "heap-start", live: true });
-  });
-  const round = server.run({ type: "round", setup, calls: 400, concurrency: 200, componentMs });
-  await sleep(2.2 * componentMs);
-  // What the calls in flight hold, by where it was allocated (sampled since before the round; a full GC first).
-  await new Promise<void>((resolve) => {
-    const onMessage = (m: { bench?: string; id?: number }) => {
-      if (m?.bench !== "probe" || m.id !== -3) return;
-      c.proc.off("message", onMessage);
-      resolve();
-    };
-    c.proc.on("message", onMessage);
-    c.proc.send({ bench: "probe", id: -3, gc: true, profile: "heap-stop", file: live });
-  });
-  await c.probe(true);
-  const busy = path.join(dir, "busy.heapsnapshot");
-  await snap(busy);
-  await round;
-  await sleep(500);
-  await c.probe(true);
-  const idle = path.join(dir, "idle.heapsnapshot");
-  await snap(idle);
-  await c.kill();
-  await server.child.kill();
-  out(summariseSnapshots(busy, idle, 200));
-  out(summariseHeapProfile(live, 200).replace("allocated", "alive (allocated since the round began)"));
-}
-
-/** `--profile`: setup 3 alone, a CPU profile (node:inspector, in the process) around one round, then where it went. */
-async function runProfile(pkgDir: string, setup: SetupId): Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "ivrapi-bench-prof-"));
-  const server = await startServer();
-  const c = await startSetup(setup, server, pkgDir);
-  await runRound(server, c, setup, cfg.warmupCalls);
-  const calls = Number(opt("calls") ?? 20_000);
-  const heap = flag("heap");
-  const file = path.join(dir, `${setup}.${heap ? "heapprofile" : "cpuprofile"}`);
-  await c.probe(true, { action: heap ? "heap-start" : "start" });
-  const r = await runRound(server, c, setup, calls);
-  await c.probe(false, { action: heap ? "heap-stop" : "stop", file });
-  out(
-    `profiled round (${fmtInt(calls)} calls): ${fmtInt(r.callsPerSec)} calls/s, ${fmtInt(r.cpuUsPerCall)} µs CPU per call (the profiler slows it)`,
-  );
-  await c.kill();
-  await server.child.kill();
-  out(heap ? summariseHeapProfile(file, calls) : summariseProfile(file, pkgDir));
-  out(`(open ${file} in Chrome DevTools or speedscope for the call tree)`);
 }
 
 main()
