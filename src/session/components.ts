@@ -1,5 +1,6 @@
 // Components on controlled calls: one at a time per call (rule 2) with a busy policy, terminate before the next
 // (rule 3), an apply timeout, and matching every ivrapi_component_stopped to the component it ends.
+import { randomInt } from "node:crypto";
 import type { Answer } from "../client/client";
 import { IvrApiError } from "../client/errors";
 import type { ComponentData, ComponentStoppedBody } from "../protocol";
@@ -8,6 +9,27 @@ import type { ComponentResult } from "./types";
 
 /** Applies that may wait behind a running one on a call unless the registry says otherwise (busy `queue`). */
 export const DEFAULT_MAX_QUEUE = 20;
+
+/**
+ * Where a registry's oIds start when nobody says (see randomFirstOId): at or above 2^20, above the numbers a server
+ * counting components itself uses (the seed's `"oId": 0`), below 2^29. They count up to OID_LIMIT and start again at
+ * OID_BASE_MIN: every oId stays a plain 32-bit integer (the seed does not say how large a number the platform takes,
+ * and a 32-bit one is what any server reads) and a small integer to V8.
+ */
+export const OID_BASE_MIN = 2 ** 20;
+export const OID_BASE_MAX = 2 ** 29;
+export const OID_LIMIT = 2 ** 30;
+
+/**
+ * A random start for a registry's oIds. A stop event without ivrid (the seed's shape) is placed by its oId alone, and
+ * after a failover the platform may send one for a component a dead instance (or an earlier registry) numbered: if
+ * every registry counted from 1, that oId would name a component of ours on another call and end it. Only the
+ * components running at that moment matter, a few thousand at most: two registries' running ranges meet with a
+ * chance of about 1 in 10^5.
+ */
+export function randomFirstOId(): number {
+  return randomInt(OID_BASE_MIN, OID_BASE_MAX);
+}
 
 /** What the registry lends the components: its one way to send, and where results and warnings go. */
 export interface ComponentHost {
@@ -22,14 +44,15 @@ export interface ComponentHost {
 export class Components {
   /** oId → session: component_stopped in the seed's shape names no ivrid, only the oId. */
   private readonly byOId = new Map<string, Session>();
-  // Our own oId on every component, unique on this connection: it is what makes that correlation possible.
+  // Our own oId on every component, unique on this connection (and, from a random start, across registries): it is
+  // what makes that correlation possible.
   private nextOId: number;
 
   constructor(
     private readonly host: ComponentHost,
     /** Most applies that may wait behind a running component on one call (busy `queue`); beyond: `busy`. */
     private readonly maxQueue = DEFAULT_MAX_QUEUE,
-    firstOId = 1,
+    firstOId = randomFirstOId(),
   ) {
     this.nextOId = firstOId;
   }
@@ -45,6 +68,7 @@ export class Components {
   inherit(s: Session, oId: number, data: ComponentData): void {
     const r: RunningComponent = {
       oId,
+      key: String(oId),
       data,
       timeoutMs: 0,
       timer: undefined,
@@ -56,7 +80,7 @@ export class Components {
       reject: () => {},
     };
     s.running = r;
-    this.byOId.set(String(oId), s);
+    this.byOId.set(r.key, s);
     if (oId >= this.nextOId) this.nextOId = oId + 1;
   }
 
@@ -179,7 +203,7 @@ export class Components {
   }
 
   private unindex(r: RunningComponent): void {
-    this.byOId.delete(String(r.oId));
+    this.byOId.delete(r.key);
     if (r.serverOId !== undefined) this.byOId.delete(r.serverOId);
   }
 
@@ -222,8 +246,11 @@ export class Components {
   private run(s: Session, data: ComponentData, timeoutMs: number, source?: string): Promise<ComponentResult> {
     return new Promise<ComponentResult>((resolve, reject) => {
       const oId = this.nextOId++;
+      if (this.nextOId >= OID_LIMIT) this.nextOId = OID_BASE_MIN;
       const running: RunningComponent = {
         oId,
+        // Made once: oIds above 2^31 are no small integers to V8, and each String() of one would make a new string.
+        key: String(oId),
         data,
         source,
         timeoutMs,
@@ -236,7 +263,7 @@ export class Components {
       // data is the registry's own checked copy: it carries our oId (one in the user's data is replaced).
       data.oId = oId;
       s.running = running;
-      this.byOId.set(String(oId), s);
+      this.byOId.set(running.key, s);
       if (!s.unknownComponent) {
         this.send(s, running);
         return;
@@ -292,7 +319,12 @@ export class Components {
         if (!isActive(s, running)) return;
         // A server that numbers components itself may say so in the answer: its stop event will use that oId.
         const theirs = answer.body.oId;
-        if ((typeof theirs === "number" || typeof theirs === "string") && String(theirs) !== String(oId)) {
+        // Ours echoed as a number (the usual answer) is settled without making a string of it.
+        if (
+          theirs !== oId &&
+          (typeof theirs === "number" || typeof theirs === "string") &&
+          String(theirs) !== running.key
+        ) {
           running.serverOId = String(theirs);
           this.byOId.set(running.serverOId, s);
         }
@@ -350,7 +382,7 @@ export class Components {
     clearTimeout(r.timer);
     s.lastActive = performance.now();
     this.unindex(r);
-    s.retire(String(r.oId));
+    s.retire(r.key);
     if (r.serverOId !== undefined) s.retire(r.serverOId);
     s.deleteStopping(r.oId);
     if (s.running === r) s.running = undefined;
@@ -374,7 +406,7 @@ function matchComponent(s: Session, oId: string | undefined): RunningComponent |
   const outstanding = [...s.stopping.values()];
   if (s.running) outstanding.push(s.running);
   if (oId !== undefined) {
-    const exact = outstanding.find((r) => String(r.oId) === oId || r.serverOId === oId);
+    const exact = outstanding.find((r) => r.key === oId || r.serverOId === oId);
     if (exact) return exact;
     // An oId we never saw: only the call's one outstanding component can be meant.
     return outstanding.length === 1 ? outstanding[0] : undefined;
@@ -386,8 +418,8 @@ function matchComponent(s: Session, oId: string | undefined): RunningComponent |
 const GHOST_STOP_MS = 1000;
 
 function isOutstanding(s: Session, oId: string): boolean {
-  if (s.running && (String(s.running.oId) === oId || s.running.serverOId === oId)) return true;
-  for (const r of s.stopping.values()) if (String(r.oId) === oId || r.serverOId === oId) return true;
+  if (s.running && (s.running.key === oId || s.running.serverOId === oId)) return true;
+  for (const r of s.stopping.values()) if (r.key === oId || r.serverOId === oId) return true;
   return false;
 }
 

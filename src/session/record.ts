@@ -319,7 +319,7 @@ export class CallRecord {
 
   private component(oId: number | string): ComponentEntry | undefined {
     const o = this.open;
-    if (o && String(o.oId) === String(oId)) return o;
+    if (o && (o.oId === oId || String(o.oId) === String(oId))) return o;
     for (let i = this.timeline.length - 1; i >= 0; i--) {
       const e = this.timeline[i] as TimelineEntry;
       if (e.kind === "component" && String(e.oId) === String(oId) && e.end === undefined) return e;

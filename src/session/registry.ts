@@ -32,7 +32,10 @@ export interface RegistryOptions {
   reaccept?: boolean;
   /** Most applies that may wait on one call with busy `queue` (default 20); beyond that, apply fails `busy`. */
   maxQueue?: number;
-  /** The first oId given (default 1): a registry taking over another's calls starts above its oIds. */
+  /**
+   * The first oId given (default: a random start, see randomFirstOId): a registry taking over another's calls in this
+   * process starts above its oIds.
+   */
   firstOId?: number;
   /**
    * Asked before a held call is taken back after a reconnect (rule 7). False when another instance has taken it over
@@ -81,7 +84,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         warn: (text) => this.emit("warning", text),
       },
       checkMaxQueue(options.maxQueue),
-      options.firstOId ?? 1,
+      checkFirstOId(options.firstOId),
     );
     const onStart = (d: ApiStartData) => this.onApiStart(d);
     const onStop = (d: ApiStopData) => this.onApiStop(d);
@@ -278,7 +281,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
 
   private startApply(ivrid: string, data: Record<string, unknown>, options: ApplyOptions): Promise<ComponentResult> {
     const s = this.require(ivrid);
-    if (s.status === "aborting") throw this.ended(s, "it is being handed back to the script");
+    if (s.status === "aborting" || s.handBackDue) throw this.ended(s, "it is being handed back to the script");
     const timeoutMs = options.timeoutMs ?? 0;
     if (!Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_TIMER_MS) {
       throw new IvrApiError("invalid", `timeout must be between 0 and ${MAX_TIMER_MS} ms, not ${timeoutMs}`, { ivrid });
@@ -303,10 +306,14 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     return this.components.terminate(this.require(ivrid));
   }
 
-  /** Gives control back to the script; on the answer the call's state is dropped (rule 5). */
+  /**
+   * Gives control back to the script; on the answer the call's state is dropped (rule 5). When the connection is lost
+   * before the answer (or is down), this rejects (`connection_lost` / `not_connected`) but the hand-back is not
+   * dropped: it is finished once the call is taken back after the reconnect (see takeBack).
+   */
   async abort(ivrid: string, opts: { timeoutMs?: number; reason?: string } = {}): Promise<Answer> {
     const s = this.require(ivrid);
-    if (s.status === "aborting") throw this.ended(s, "it is being handed back to the script");
+    if (s.status === "aborting" || s.handBackDue) throw this.ended(s, "it is being handed back to the script");
     const before = s.status;
     // From now on nothing else is sent for the call (rules 4, 5): waiting applies fail at once.
     s.status = "aborting";
@@ -321,7 +328,18 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       this.end(s, { reason: opts.reason ?? "aborted" });
       return answer;
     } catch (e) {
-      if (this.sessions.get(ivrid) === s && s.status === "aborting") s.status = before;
+      if (this.sessions.get(ivrid) !== s) throw e;
+      if (this.reaccept && isConnectionGone(e)) {
+        // The abort may never have reached the platform, and the flow still wants the call handed back: restoring
+        // the status would have the reconnect take it back and keep it (rule 7) with nobody driving it.
+        s.status = "reaccepting";
+        s.handBackDue = true;
+        const why = `${e.message}; call ${ivrid} is handed back once the connection is ready again`;
+        throw new IvrApiError(e.code, why, { ...e.details, ivrid, request: "ivrapi_abort" });
+      }
+      // Refused or not answered: the call stays as it was (after a drop meanwhile: taken back, not handed back).
+      s.handBackDue = false;
+      if (s.status === "aborting") s.status = before;
       throw e;
     }
   }
@@ -363,6 +381,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       return Promise.reject(this.ended(session, "it is being handed back to the script"));
     }
     if (session.status === "reaccepting" && name !== "ivrapi_reaccept") {
+      if (session.handBackDue) return Promise.reject(this.ended(session, "it is being handed back to the script"));
       const why = `call ${session.ivrid} is being taken back after a reconnect; ${name} was not sent`;
       return Promise.reject(new IvrApiError("not_connected", why, { ivrid: session.ivrid, request: name }));
     }
@@ -445,8 +464,12 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     }
     if (c.previous !== "ready") return;
     for (const s of [...this.sessions.values()]) {
-      if (this.reaccept) s.status = "reaccepting";
-      else this.end(s, { reason: "connection_lost" });
+      if (!this.reaccept) this.end(s, { reason: "connection_lost" });
+      else {
+        // An abort in flight dies with the socket (its caller learns it next): the hand-back is still owed.
+        if (s.status === "aborting") s.handBackDue = true;
+        s.status = "reaccepting";
+      }
     }
   }
 
@@ -477,8 +500,13 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         // Otherwise (socket broke again) the next "ready" retries.
       }
     }
+    if (this.sessions.get(s.ivrid) !== s) return;
+    if (s.handBackDue) {
+      void this.finishHandBack(s);
+      return;
+    }
     // An abort sent meanwhile wins: the call is on its way back to the script, nothing more goes out for it.
-    if (this.sessions.get(s.ivrid) !== s || s.status !== "reaccepting") return;
+    if (s.status !== "reaccepting") return;
     s.status = "held";
     s.lastActive = performance.now();
     // A component the platform may have ended while the socket was down: the guard checks on it if it stays silent.
@@ -487,6 +515,35 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     // Components whose flow already got an error may have ended while we were away (their events are lost):
     // an orphan still on the call is terminated, terminated ones stop being waited for; then the queue moves.
     this.components.releaseOrphans(s);
+  }
+
+  /**
+   * Sends the hand-back a lost connection cut off, right after the reaccept was answered and before anything else. Not
+   * instead of the reaccept: control belongs to a connection (rule 6), and after a reconnect this one holds the call
+   * only once ivrapi_reaccept is answered (rule 7); an abort sent before would come from a connection that does not
+   * control the call, and the platform refuses those.
+   */
+  private async finishHandBack(s: Session): Promise<void> {
+    s.handBackDue = false;
+    s.status = "aborting";
+    const reason = s.abortReason ?? "aborted";
+    try {
+      await this.sessionRequest(s, "ivrapi_abort", {});
+      this.end(s, { reason });
+    } catch (e) {
+      if (this.sessions.get(s.ivrid) !== s) return;
+      if (isConnectionGone(e)) {
+        // Lost again: the next reconnect tries again.
+        s.status = "reaccepting";
+        s.handBackDue = true;
+        return;
+      }
+      // Refused or not answered: the call stays controlled here, as after any failed abort (the idle guard, when on,
+      // hands it back later).
+      s.status = "held";
+      s.lastActive = performance.now();
+      this.emit("warning", `call ${s.ivrid}: could not hand it back after the reconnect: ${(e as Error).message}`);
+    }
   }
 
   /** A call is controlled from now on: recorded, its guard clock started. */
@@ -548,6 +605,16 @@ function checkIdleGuard(ms: number | undefined): number {
     throw new IvrApiError("invalid", `idleGuardMs must be between 0 and ${MAX_TIMER_MS}, not ${ms}`);
   }
   return ms;
+}
+
+/** The request could not be answered because the socket went (or was not there): a reconnect follows. */
+function isConnectionGone(e: unknown): e is IvrApiError {
+  return e instanceof IvrApiError && (e.code === "connection_lost" || e.code === "not_connected");
+}
+
+function checkFirstOId(n: number | undefined): number | undefined {
+  if (n === undefined || (Number.isSafeInteger(n) && n >= 0)) return n;
+  throw new IvrApiError("invalid", `firstOId must be a whole number ≥ 0 that JSON carries exactly, not ${n}`);
 }
 
 function checkMaxQueue(n: number | undefined): number {

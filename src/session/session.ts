@@ -6,6 +6,8 @@ import type { BusyPolicy, CallInfo, ComponentResult } from "./types";
 
 export interface RunningComponent {
   oId: number;
+  /** String(oId), the form stop events are matched in. */
+  key: string;
   /** The server's own oId for it, when the apply answer named one that differs from ours. */
   serverOId?: string;
   data: ComponentData;
@@ -50,8 +52,13 @@ export class Session {
   lastActive = 0;
   /** Session requests waiting for their answer. */
   inFlight = 0;
-  /** Why it is being handed back (`aborted`, `idle`), while status is `aborting`. */
+  /** Why it is being handed back (`aborted`, `idle`), while status is `aborting` or a hand-back is due. */
   abortReason: string | undefined;
+  /**
+   * Its hand-back (ivrapi_abort) was cut off by a lost connection: once the call is taken back after the reconnect,
+   * the abort goes out again and nothing else does (status stays `reaccepting` until then).
+   */
+  handBackDue = false;
   /** The terminate of such a component was answered: its stop event (an oId none of ours) is still due. */
   ghostStop = false;
   /** Called when that stop event arrived (the next apply may go). */

@@ -2,8 +2,9 @@
 // first apply is never refused because of a component started before, and the old holder's requests are refused.
 import assert from "node:assert/strict";
 import type { IvrApiError } from "../../src/client";
-import type { CallInfo, ResumeInfo } from "../../src/session";
-import { type Harness, harness, once } from "../helpers/runtime";
+import { type CallInfo, type ResumeInfo, SessionRegistry } from "../../src/session";
+import { OID_BASE_MAX, OID_BASE_MIN } from "../../src/session/components";
+import { frames, type Harness, harness, once } from "../helpers/runtime";
 
 const play = (file = ":GS_PUB/a.wav") => ({ oType: 204, mode: 0, file });
 
@@ -50,6 +51,63 @@ describe("sessions: adopting a call held elsewhere", () => {
       (e: IvrApiError) => e.code === "rejected" || e.code === "no_component",
     );
     old.catch(() => {});
+  });
+
+  // Regression: every registry counted oIds from 1, so the oId a dead holder gave its component was also the oId of
+  // the adopter's own component on another call, and the seed's stop event (oId only, no ivrid) ended that one.
+  it("a stop event without ivrid for the previous holder's component does not end a component on another call", async () => {
+    h = await harness({ componentStoppedIvrid: false });
+    const a = await h.ready();
+    const b = await h.ready();
+    const offered = once<[CallInfo]>(a.reg, "api_start");
+    const { ivrid: x } = h.sim.placeCall({ key: "kx" });
+    const [callX] = await offered;
+    assert.equal((await a.reg.accept(callX)).accepted, true);
+    const onB = once<[CallInfo]>(b.reg, "api_start", (c) => c.key === "ky");
+    const { ivrid: y } = h.sim.placeCall({ key: "ky" });
+    assert.equal((await b.reg.accept((await onB)[0])).accepted, true);
+    // Each holder starts a component on its own call, numbered by its own registry.
+    const onX = a.reg.apply(x, play());
+    const onY = b.reg.apply(y, play(":GS_PUB/y.wav"));
+    onX.catch(() => {});
+    await h.sim.waitForFrame({
+      dir: "out",
+      name: "ivrapi_component_apply_result",
+      where: () => frames(h.sim, "ivrapi_component_apply_result", "out").length === 2,
+    });
+
+    // a dies with its component still playing on x; b takes x over (failover).
+    a.reg.dispose();
+    await a.client.close();
+    assert.equal((await b.reg.adopt(callX.start, "failover")).accepted, true);
+
+    // x's component ends: the platform reports it to x's controller now, b, in the seed's shape (the oId a gave).
+    const unplaced = once<[string]>(b.reg, "warning", (w) => /matches no component/.test(w));
+    h.sim.finishComponent(x, "x-done");
+    const stop = frames(h.sim, "ivrapi_component_stopped", "out").at(-1)?.body as Record<string, unknown>;
+    assert.deepEqual([stop.ivrid, typeof stop.oId], [undefined, "number"], "the event names only the oId");
+    const first = await Promise.race([
+      unplaced.then(() => "a warning"),
+      onY.then((r) => `y's component ended with ${r.transferKey}`),
+    ]);
+    assert.equal(first, "a warning", "x's stop event must not end y's component (it did before the fix)");
+    assert.equal(b.reg.isBusy(y), true, "y's component still runs");
+    h.sim.finishComponent(y, "y-done");
+    const result = await onY;
+    assert.deepEqual([result.transferKey, result.data.file], ["y-done", ":GS_PUB/y.wav"]);
+  });
+
+  it("starts each registry's oIds at its own random base; an explicit firstOId is kept", async () => {
+    h = await harness();
+    const client = h.client();
+    const starts = [new SessionRegistry(client), new SessionRegistry(client)].map((r) => r.nextOId);
+    for (const n of starts) assert.ok(Number.isSafeInteger(n) && n >= OID_BASE_MIN && n < OID_BASE_MAX, `${n}`);
+    assert.notEqual(starts[0], starts[1]);
+    assert.equal(new SessionRegistry(client, { firstOId: starts[0] as number }).nextOId, starts[0]);
+    assert.throws(
+      () => new SessionRegistry(client, { firstOId: 2 ** 53 }),
+      (e: IvrApiError) => e.code === "invalid",
+    );
   });
 
   it("a first apply on an idle adopted call: the refused terminate is harmless", async () => {

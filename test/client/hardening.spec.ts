@@ -136,6 +136,9 @@ describe("hardening: hostile and unusual servers", () => {
     const { reg, ivrid } = await held({ requestTimeoutMs: 300 });
     h.sim.faults.dropAnswers("ivrapi_component_apply", 1);
     await assert.rejects(reg.apply(ivrid, play()), (e: IvrApiError) => e.code === "timeout"); // an orphan
+    // The registry numbers from a random start: the orphan's oId is read from what went out.
+    const sent = frames(h.sim, "ivrapi_component_apply", "in").map((e) => (e.body as { data: { oId: number } }).data);
+    const orphanOId = sent[0]?.oId as number;
     const next = reg.apply(ivrid, play(":GS_PUB/b.wav"), { busy: "queue" });
     // The terminate answer frees the call and b goes out.
     await reg.terminate(ivrid);
@@ -143,13 +146,16 @@ describe("hardening: hostile and unusual servers", () => {
     // The orphan's stop event once more, late (a server may send it after the answer, or twice).
     const late = once<[string]>(reg, "warning", (w) => /already ended here/.test(w));
     h.sim.faults.sendRaw(
-      JSON.stringify(["ivrapi_component_stopped", { ivrid, key: "k", oId: 1, transferKey: "late", results: {} }]),
+      JSON.stringify([
+        "ivrapi_component_stopped",
+        { ivrid, key: "k", oId: orphanOId, transferKey: "late", results: {} },
+      ]),
     );
     await late;
     assert.equal(reg.isBusy(ivrid), true, "b still runs");
     h.sim.finishComponent(ivrid);
     const result = await next;
-    assert.deepEqual([result.oId, result.transferKey, result.data.file], [2, "transfer", ":GS_PUB/b.wav"]);
+    assert.deepEqual([result.oId, result.transferKey, result.data.file], [orphanOId + 1, "transfer", ":GS_PUB/b.wav"]);
   });
 
   it("defect 5: durations a Node timer cannot wait are refused", async () => {

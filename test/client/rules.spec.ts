@@ -2,7 +2,7 @@
 // terminate answers, lost answers, requests racing an abort or a reaccept, bodies that cannot be encoded.
 import assert from "node:assert/strict";
 import type { IvrApiError } from "../../src/client";
-import type { CallInfo } from "../../src/session";
+import { type CallInfo, type SessionEnd, SessionRegistry } from "../../src/session";
 import { frames, type Harness, harness, once } from "../helpers/runtime";
 
 const play = (file = ":GS_PUB/a.wav") => ({ oType: 204, mode: 0, file });
@@ -153,6 +153,95 @@ describe("protocol rules under hostile timing", () => {
     h.sim.dropConnections();
     assert.equal((await ended)[1].reason, "lost");
     assert.equal(at("in", "ivrapi_reaccept").length, 3);
+  });
+
+  /** The frames the client sent for the call from log position `from` on. */
+  const sentFor = (ivrid: string, from = 0) =>
+    h.sim.log
+      .slice(from)
+      .filter((e) => e.dir === "in" && (e.body as { ivrid?: unknown }).ivrid === ivrid)
+      .map((e) => e.name);
+
+  // Regression: the abort failed with connection_lost, abort() put the old status back, the drop made it
+  // "reaccepting", and the reconnect took the call back and kept it: the flow's hand-back was lost.
+  it("hands back a call whose abort was cut off by a lost connection, once it is taken back (rules 5, 7)", async () => {
+    h = await harness();
+    const { client, reg, ivrid } = await held();
+    const running = reg.apply(ivrid, play()).then(
+      () => "stopped",
+      (e: IvrApiError) => e.code,
+    );
+    await h.sim.waitForFrame({ dir: "out", name: "ivrapi_component_apply_result" });
+    const dropAt = h.sim.log.length;
+    const outcome = Promise.race([
+      once<[CallInfo, SessionEnd]>(reg, "session_end").then(([, end]) => `ended: ${end.reason}`),
+      once(reg, "reaccepted").then(() => "taken back and kept"),
+    ]);
+    // The platform stops reading, so the abort never reaches it; then the socket goes with the abort in flight.
+    h.sim.faults.freeze();
+    const aborting = reg.abort(ivrid);
+    h.sim.dropConnections();
+    const cutOff = await aborting.then(
+      () => undefined,
+      (e: IvrApiError) => e,
+    );
+    assert.equal(cutOff?.code, "connection_lost", "the flow learns its abort was cut off");
+    // Until the hand-back is done the call is on its way back: nothing else may be asked for it.
+    const meanwhile = await Promise.all(
+      [reg.apply(ivrid, play()), reg.abort(ivrid)].map((p) =>
+        p.then(
+          () => "done",
+          (e: IvrApiError) => e.code,
+        ),
+      ),
+    );
+    assert.equal(await outcome, "ended: aborted", "before the fix: taken back and kept");
+    assert.match(cutOff?.message ?? "", /handed back once the connection is ready again/);
+    assert.deepEqual(meanwhile, ["session_ended", "session_ended"]);
+    assert.equal(await running, "session_ended");
+    await client.request("connection_info", {}); // a round trip: whatever was sent before it has arrived
+    assert.deepEqual(sentFor(ivrid, dropAt), ["ivrapi_reaccept", "ivrapi_abort"], "taken back, then handed back");
+    const answers = frames(h.sim, "ivrapi_abort_result", "out").map((e) => (e.body as { result?: unknown }).result);
+    assert.deepEqual(answers, ["ok"], "exactly one hand-back, answered");
+    assert.equal(h.sim.getCall(ivrid)?.phase, "released", "the script has the call again");
+  });
+
+  it("sends nothing for a call whose cut-off hand-back is overtaken by api_stop (rule 4)", async () => {
+    h = await harness();
+    const client = h.client();
+    // The reaccept waits for the test (as a failover store would be asked) so that api_stop comes first.
+    let asked: () => void = () => {};
+    const wasAsked = new Promise<void>((r) => {
+      asked = r;
+    });
+    let answer: (may: boolean) => void = () => {};
+    const reg = new SessionRegistry(client, {
+      mayReaccept: () => {
+        asked();
+        return new Promise<boolean>((r) => {
+          answer = r;
+        });
+      },
+    });
+    const ready = once(client, "ready");
+    client.start();
+    await ready;
+    const offered = once<[CallInfo]>(reg, "api_start");
+    const { ivrid } = h.sim.placeCall({ key: "k" });
+    assert.equal((await reg.accept((await offered)[0])).accepted, true);
+    const dropAt = h.sim.log.length;
+    h.sim.faults.freeze();
+    const aborting = reg.abort(ivrid);
+    h.sim.dropConnections();
+    await assert.rejects(aborting, (e: IvrApiError) => e.code === "connection_lost");
+    await wasAsked;
+    const ended = once<[CallInfo, SessionEnd]>(reg, "session_end");
+    h.sim.hangup(ivrid);
+    assert.equal((await ended)[1].reason, "script");
+    answer(true);
+    await new Promise((r) => setImmediate(r));
+    await client.request("connection_info", {});
+    assert.deepEqual(sentFor(ivrid, dropAt), [], "neither a reaccept nor an abort after the api_stop");
   });
 
   it("releaseAll hands every held call back to its script", async () => {

@@ -39,7 +39,7 @@ type Hostile =
 const json = fc.jsonValue({ maxDepth: 3 });
 /** Never the simulator's (rDlg-006-…). */
 const strangerIvrid = fc.string({ minLength: 0, maxLength: 16 }).map((s) => `x-${s}`);
-/** Never a qid or oId the client made (those count up from 1). */
+/** Never a qid or oId the client made (qids count up from 1; oIds up from a random start at or above 2^32). */
 const strangerId = fc.oneof(
   fc.integer({ min: 1_000_000_000 }),
   fc.string().map((s) => `q${s}`),
