@@ -22,9 +22,21 @@ import { emitFrame, observeFrame } from "./types";
 
 export type { ClientEvents, ClientObserver, ConnectionInfo, ConnectionState, StateChange } from "./types";
 
-import { type Answer, RequestTracker } from "./requests";
+import { type Answer, RequestTracker, type Settled } from "./requests";
 
-export type { Answer } from "./requests";
+export type { Answer, Settled } from "./requests";
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** How long to wait for the answer (default: the client's requestTimeoutMs). */
+  timeoutMs?: number;
+  /**
+   * Called once when the request is over, as its promise settles (before any of its callbacks run): with nothing when
+   * answered with success, else with the error the promise rejects with. What a caller that only keeps count needs,
+   * without a promise of its own.
+   */
+  settled?: Settled;
+}
 
 import {
   type ClientOptions,
@@ -130,9 +142,9 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   request<N extends RequestName>(
     name: N,
     params: RequestParams<N>,
-    opts: { timeoutMs?: number } = {},
+    opts: RequestOptions = {},
   ): Promise<Answer> {
-    return this.send(name, params as Record<string, unknown>, opts.timeoutMs, false);
+    return this.send(name, params as Record<string, unknown>, opts.timeoutMs, false, opts.settled);
   }
 
   private send(
@@ -140,18 +152,19 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     params: Record<string, unknown>,
     timeoutMs: number | undefined,
     handshake: boolean,
+    settled?: Settled,
   ): Promise<Answer> {
     const ws = this.ws;
     const open = ws !== undefined && ws.readyState === WebSocket.OPEN;
     if (!open || (!handshake && this._state !== "ready")) {
-      return Promise.reject(
-        new IvrApiError(
-          "not_connected",
-          // "ready" with a socket that is not open: the close is under way and not reported yet.
-          `cannot send ${name}: ${this._state === "ready" && !open ? "the socket is closing" : `the connection is ${this._state}`}`,
-          { request: name },
-        ),
+      const err = new IvrApiError(
+        "not_connected",
+        // "ready" with a socket that is not open: the close is under way and not reported yet.
+        `cannot send ${name}: ${this._state === "ready" && !open ? "the socket is closing" : `the connection is ${this._state}`}`,
+        { request: name },
       );
+      settled?.(err);
+      return Promise.reject(err);
     }
     // Encoded before a qid is taken: a body that cannot be serialised (BigInt, a cycle) is refused here.
     const qid = this.requests.nextId();
@@ -161,10 +174,12 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       text = encode(name, body);
     } catch (err) {
       const why = `${name} cannot be sent: its body is not serialisable JSON (${(err as Error).message})`;
-      return Promise.reject(new IvrApiError("invalid", why, { request: name }));
+      const refused = new IvrApiError("invalid", why, { request: name });
+      settled?.(refused);
+      return Promise.reject(refused);
     }
     const ivrid = typeof params.ivrid === "string" ? params.ivrid : undefined;
-    const answer = this.requests.open(qid, name, timeoutMs ?? this.options.requestTimeoutMs, ivrid);
+    const answer = this.requests.open(qid, name, timeoutMs ?? this.options.requestTimeoutMs, ivrid, settled);
     // No per-frame callback: the socket was checked open above, and a write that fails closes it, which fails
     // everything in flight with connection_lost (dropped()).
     this.write(ws, text);

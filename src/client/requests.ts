@@ -9,8 +9,12 @@ export interface Answer {
   outcome: ResultOutcome;
 }
 
+/** Told once that a request is over: with nothing on success, else with its error (see RequestOptions.settled). */
+export type Settled = (err?: IvrApiError) => void;
+
 interface Pending {
   name: RequestName;
+  settled: Settled | undefined;
   /** The call the request is for (its ivrid), when it names one. */
   ivrid: string | undefined;
   resolve: (a: Answer) => void;
@@ -50,9 +54,10 @@ export class RequestTracker {
   }
 
   /** Registers a request under its qid and returns the promise of its answer. */
-  open(qid: number, name: RequestName, timeoutMs: number, ivrid?: string): Promise<Answer> {
+  open(qid: number, name: RequestName, timeoutMs: number, ivrid?: string, settled?: Settled): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
-      this.pending.set(qid, { name, ivrid, resolve, reject, deadline: performance.now() + timeoutMs, timeoutMs });
+      const deadline = performance.now() + timeoutMs;
+      this.pending.set(qid, { name, settled, ivrid, resolve, reject, deadline, timeoutMs });
       // Only while something waits: an idle client keeps no timer (and never holds the process open).
       this.sweeper ??= setInterval(() => this.sweep(), Math.min(SWEEP_MS, Math.max(1, timeoutMs)));
     });
@@ -62,6 +67,7 @@ export class RequestTracker {
   fail(qid: Qid, err: IvrApiError): void {
     const p = this.take(qid);
     p?.reject(err);
+    p?.settled?.(err);
   }
 
   /**
@@ -80,14 +86,17 @@ export class RequestTracker {
     if (this.onAnswer)
       this.onAnswer(request, performance.now() - (p.deadline - p.timeoutMs), outcome.status !== "error");
     if (outcome.status === "error") {
-      p.reject(
-        new IvrApiError("rejected", `${request} refused: ${outcome.reason}`, {
-          request,
-          body,
-          ...(outcome.code === undefined ? {} : { serverCode: outcome.code }),
-        }),
-      );
-    } else p.resolve({ request: p.name, body, outcome });
+      const err = new IvrApiError("rejected", `${request} refused: ${outcome.reason}`, {
+        request,
+        body,
+        ...(outcome.code === undefined ? {} : { serverCode: outcome.code }),
+      });
+      p.reject(err);
+      p.settled?.(err);
+    } else {
+      p.resolve({ request: p.name, body, outcome });
+      p.settled?.();
+    }
     return p;
   }
 
@@ -100,7 +109,9 @@ export class RequestTracker {
   failAll(err: IvrApiError): void {
     for (const qid of [...this.pending.keys()]) {
       const p = this.take(qid) as Pending;
-      p.reject(new IvrApiError(err.code, `${p.name}: ${err.message}`, { request: p.name }));
+      const failed = new IvrApiError(err.code, `${p.name}: ${err.message}`, { request: p.name });
+      p.reject(failed);
+      p.settled?.(failed);
     }
     clearInterval(this.sweeper);
     this.sweeper = undefined;
@@ -120,7 +131,9 @@ export class RequestTracker {
       this.take(qid);
       if (this.timedOut.size >= TIMED_OUT_KEPT) this.timedOut.delete(this.timedOut.keys().next().value as Qid);
       this.timedOut.set(qid, p.ivrid);
-      p.reject(new IvrApiError("timeout", `no answer to ${p.name} within ${p.timeoutMs} ms`, { request: p.name }));
+      const late = new IvrApiError("timeout", `no answer to ${p.name} within ${p.timeoutMs} ms`, { request: p.name });
+      p.reject(late);
+      p.settled?.(late);
     }
   }
 

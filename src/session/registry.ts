@@ -386,16 +386,15 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       return Promise.reject(new IvrApiError("not_connected", why, { ivrid: session.ivrid, request: name }));
     }
     const body = { ...params, key: session.call.key, ivrid: session.ivrid } as unknown as RequestParams<N>;
-    // The guard's clock: a call with a request in flight is not idle, and an answer restarts the clock.
+    // The guard's clock: a call with a request in flight is not idle, and an answer restarts the clock. Told by the
+    // client when the request is over (no promise of its own per request).
     session.inFlight++;
-    const done = (outcome: unknown) => {
+    const settled = (err?: IvrApiError) => {
       session.inFlight--;
       session.lastActive = performance.now();
-      if (outcome instanceof IvrApiError) this.report(session.call, name, outcome);
+      if (err) this.report(session.call, name, err);
     };
-    const p = this.client.request(name, body, opts);
-    p.then(done, done);
-    return p;
+    return this.client.request(name, body, { timeoutMs: opts.timeoutMs, settled });
   }
 
   private ended(s: Session, why: string): IvrApiError {
