@@ -82,7 +82,7 @@ export function markdown(r: BenchResults): string {
       "it reads the request's TCP chunk). _Saturated_: the rounds above, where the server answers at once and keeps " +
       `${r.config.concurrency} calls in flight, so the measured process is always busy and the figure is mostly queueing. ` +
       `_Paced_: ${r.config.concurrency} calls in flight whose components last ${r.config.pacedComponentMs} ms each ` +
-      `(${int(r.config.pacedCalls)} calls, at most ${int((1000 * r.config.concurrency) / (2 * r.config.pacedComponentMs))} calls/s offered, ` +
+      `(${r.config.pacedRounds ?? 1} round(s) of ${int(r.config.pacedCalls)} calls, their samples pooled, at most ${int((1000 * r.config.concurrency) / (2 * r.config.pacedComponentMs))} calls/s offered, ` +
       "below every setup's capacity). _One call at a time_: no queueing at all.",
   );
   L.push("");
@@ -124,7 +124,7 @@ export function markdown(r: BenchResults): string {
   L.push(
     `Paced rounds ran at ${r.setups.map((s) => `${int(s.paced.callsPerSec)} calls/s (${int(s.paced.cpuUsPerCall)} µs CPU per call)`).join(", ")} ` +
       `for setups 1–${r.setups.length}: at a low rate each frame costs more CPU (fewer frames share a wake-up and a write). ` +
-      `Garbage collections during the paced round (count, pauses added up, longest): ${r.setups
+      `Garbage collections during the paced rounds (count, pauses added up, longest; all rounds together): ${r.setups
         .map(
           (s) =>
             `${s.label.split(" ")[0]}: ${int(s.paced.gc.count)}, ${ms(s.paced.gc.ms)} ms, ${ms(s.paced.gc.maxMs)} ms`,

@@ -100,6 +100,8 @@ export interface BenchResults {
     unloadedCalls: number;
     pacedComponentMs: number;
     pacedCalls: number;
+    /** Paced rounds per setup, their samples pooled (older results files lack it: one round). */
+    pacedRounds?: number;
     holdCalls: number;
     growthCalls: [number, number];
   };
