@@ -33,7 +33,7 @@ export interface RequestOptions {
   /**
    * Called once when the request is over, as its promise settles (before any of its callbacks run): with nothing when
    * answered with success, else with the error the promise rejects with. What a caller that only keeps count needs,
-   * without a promise of its own.
+   * without a promise of its own. It runs inside the client's own loops, so it must not throw.
    */
   settled?: Settled;
 }
@@ -139,11 +139,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
    * Sends one request and resolves with its answer when it reads as success; rejects with an IvrApiError on any
    * other answer (code `rejected`, the answer whole in details.body), a timeout, a lost connection, or when not ready. The only place qids are made and matched.
    */
-  request<N extends RequestName>(
-    name: N,
-    params: RequestParams<N>,
-    opts: RequestOptions = {},
-  ): Promise<Answer> {
+  request<N extends RequestName>(name: N, params: RequestParams<N>, opts: RequestOptions = {}): Promise<Answer> {
     return this.send(name, params as Record<string, unknown>, opts.timeoutMs, false, opts.settled);
   }
 
@@ -364,7 +360,8 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       const frame = decode(raw, { maxFrameBytes: this.options.maxFrameBytes, resultRules: this.rules });
       if (frame.kind === "error") this.log.warn(`refused a frame from the server (${frame.code}): ${frame.message}`);
       else if (frame.kind === "result") {
-        // Settled first: the observer learns which call the answer is for (the answer's callbacks run later).
+        // Settled first: the observer learns which call the answer is for. The request's `settled` callback runs now;
+        // its promise's reactions run later.
         const settled = this.requests.settle(frame.qid, frame.request, frame.body, frame.outcome);
         if (this._observer) {
           const ivrid = settled ? settled.ivrid : this.requests.timedOutCall(frame.qid);

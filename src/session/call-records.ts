@@ -126,12 +126,12 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
   attach(o: AttachOptions): () => void {
     const { client, registry } = o;
     /**
-     * A stop event that names no call (the seed's shape: only our oId): the registry places it a moment later, in the
-     * same turn (its component_stopped event names the call). Cleared by every frame, so it can never go to another.
+     * Stop events as they came, by their body: the registry's component_stopped event carries that same body, maybe a
+     * turn later (a stop it could not place at once is looked at again), or after the handshake for one held during it.
+     * The record reads the results from the text, and a stop that names no call (the seed's shape: only our oId) is
+     * placed then. Weak: a stop the registry ignores leaves nothing behind.
      */
-    let unplacedStop: { t: number; text: string } | undefined;
-    /** The text of the stop event being handled (the record reads its results from it); cleared by every frame. */
-    let stopText: string | undefined;
+    const stops = new WeakMap<object, { t: number; text: string; placed: boolean }>();
     const early = new Map<string, EarlyFrame[]>();
     let everReady = client.state === "ready";
     const m = this.metrics;
@@ -159,8 +159,6 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
     client.observer = {
       frame: (dir, name, body, text, known) => {
         const t = Date.now();
-        unplacedStop = undefined;
-        stopText = undefined;
         if (dir === "out") {
           m.framesOut++;
           const ivrid = known ?? body.ivrid;
@@ -172,12 +170,10 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
         if (ivrid !== undefined || name.endsWith("_result")) {
           // An answer: the client said which call it is for (or it is for none).
         } else if (name === "ivrapi_component_stopped") {
-          stopText = text;
           ivrid = body.ivrid;
-          if (ivrid === undefined) {
-            unplacedStop = { t, text };
-            return;
-          }
+          const placed = typeof ivrid === "string";
+          stops.set(body, { t, text, placed });
+          if (!placed) return;
         } else if (name === "ivrapi_dtmf") ivrid = body.ivrid;
         else ivrid = (body.data as { ivrid?: unknown } | undefined)?.ivrid;
         if (typeof ivrid === "string") route(t, dir, name, text, ivrid);
@@ -243,15 +239,12 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
       this.changed(rec);
     };
     const onStopped = (call: CallInfo, r: ComponentResult) => {
-      if (unplacedStop) {
-        route(unplacedStop.t, "in", "ivrapi_component_stopped", unplacedStop.text, call.ivrid);
-        unplacedStop = undefined;
-      }
+      const stop = stops.get(r.body);
+      if (stop && !stop.placed) route(stop.t, "in", "ivrapi_component_stopped", stop.text, call.ivrid);
       m.component(r.data.oType, r.transferKey);
       const rec = mine(call.ivrid);
       if (!rec) return;
-      rec.componentStopped(Date.now(), r.oId, r.data, r.transferKey, r.results, r.timedOut, stopText);
-      stopText = undefined;
+      rec.componentStopped(Date.now(), r.oId, r.data, r.transferKey, r.results, r.timedOut, stop?.text);
       this.changed(rec);
     };
     const onDtmf = (call: CallInfo, b: DtmfBody) => {

@@ -24,8 +24,9 @@ export const OID_LIMIT = 2 ** 30;
  * A random start for a registry's oIds. A stop event without ivrid (the seed's shape) is placed by its oId alone, and
  * after a failover the platform may send one for a component a dead instance (or an earlier registry) numbered: if
  * every registry counted from 1, that oId would name a component of ours on another call and end it. Only the
- * components running at that moment matter, a few thousand at most: two registries' running ranges meet with a
- * chance of about 1 in 10^5.
+ * components running at that moment matter: with a few thousand running on each side, a given stale stop event hits
+ * one of ours with a chance of about 1 in 10^5 (after a failover with thousands of them, about 1 in 100 that one
+ * does). A stop event that carries its ivrid is placed by the call, whatever its oId.
  */
 export function randomFirstOId(): number {
   return randomInt(OID_BASE_MIN, OID_BASE_MAX);
@@ -249,7 +250,7 @@ export class Components {
       if (this.nextOId >= OID_LIMIT) this.nextOId = OID_BASE_MIN;
       const running: RunningComponent = {
         oId,
-        // Made once: oIds above 2^31 are no small integers to V8, and each String() of one would make a new string.
+        // Made once: the oId is matched as a string (stop events may carry it as one), not converted per match.
         key: String(oId),
         data,
         source,

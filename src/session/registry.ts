@@ -315,14 +315,27 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     const s = this.require(ivrid);
     if (s.status === "aborting" || s.handBackDue) throw this.ended(s, "it is being handed back to the script");
     const before = s.status;
-    // From now on nothing else is sent for the call (rules 4, 5): waiting applies fail at once.
-    s.status = "aborting";
     s.abortReason = opts.reason ?? "aborted";
-    // An Error (with its stack) only when someone waits for it: most calls end with nothing queued.
+    // An Error (with its stack) only when someone waits for it: most calls end with nothing queued. From now on
+    // nothing else is sent for the call (rules 4, 5): waiting applies fail at once.
     if (s.queue.length > 0) {
       const err = this.ended(s, "it is being handed back to the script");
       for (const q of s.takeQueue()) q.reject(err);
     }
+    if (before === "reaccepting" && s.inFlight === 0) {
+      // The connection does not control the call until its reaccept is answered (rule 7), and the reaccept has not
+      // gone out yet (the connection is down, or the failover store is being asked): an abort now would be refused,
+      // and the call kept. The hand-back is owed, and goes out right after the reaccept (see takeBack). With the
+      // reaccept already sent (the one request a call being taken back has in flight), the abort follows it on the
+      // same socket and reaches the platform after it: it goes out now.
+      s.handBackDue = true;
+      throw new IvrApiError(
+        "not_connected",
+        `call ${ivrid} is being taken back after a reconnect; it is handed back once that is done`,
+        { ivrid, request: "ivrapi_abort" },
+      );
+    }
+    s.status = "aborting";
     try {
       const answer = await this.sessionRequest(s, "ivrapi_abort", {}, opts);
       this.end(s, { reason: opts.reason ?? "aborted" });
@@ -392,7 +405,13 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     const settled = (err?: IvrApiError) => {
       session.inFlight--;
       session.lastActive = performance.now();
-      if (err) this.report(session.call, name, err);
+      if (!err) return;
+      // Called from inside the client's loops (answers, timeouts, a lost socket): a listener's bug must not stop them.
+      try {
+        this.report(session.call, name, err);
+      } catch (bug) {
+        this.emit("warning", `a failure listener failed on call ${session.ivrid}: ${(bug as Error).message}`);
+      }
     };
     return this.client.request(name, body, { timeoutMs: opts.timeoutMs, settled });
   }
@@ -506,6 +525,11 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     }
     // An abort sent meanwhile wins: the call is on its way back to the script, nothing more goes out for it.
     if (s.status !== "reaccepting") return;
+    this.heldAgain(s);
+  }
+
+  /** A call taken back after a reconnect is controlled here again. */
+  private heldAgain(s: Session): void {
     s.status = "held";
     s.lastActive = performance.now();
     // A component the platform may have ended while the socket was down: the guard checks on it if it stays silent.
@@ -537,11 +561,10 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         s.handBackDue = true;
         return;
       }
-      // Refused or not answered: the call stays controlled here, as after any failed abort (the idle guard, when on,
-      // hands it back later).
-      s.status = "held";
-      s.lastActive = performance.now();
+      // Refused or not answered: the call stays controlled here, taken back like any other after a reconnect (the idle
+      // guard, when on, hands it back later).
       this.emit("warning", `call ${s.ivrid}: could not hand it back after the reconnect: ${(e as Error).message}`);
+      this.heldAgain(s);
     }
   }
 

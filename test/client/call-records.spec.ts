@@ -108,6 +108,57 @@ describe("call record (runtime): timeline, frames, bounds, metrics", function ()
     assert.equal("resultsFrom" in entry, false, "the record's own field stays inside it");
   });
 
+  it("places each stop event that names no call on its own call, even when the registry handles it later", () => {
+    // Two stop events in the seed's shape (only the oId) seen by the socket before the registry handles either (held
+    // during a handshake, or looked at again a turn later): each call's record gets its own frame and results.
+    const { EventEmitter } = require("node:events") as typeof import("node:events");
+    const held = new Map<string, CallInfo>();
+    const registry = Object.assign(new EventEmitter(), {
+      get: (ivrid: string) => held.get(ivrid),
+      list: () => [...held.values()],
+      size: 0,
+    });
+    const client = Object.assign(new EventEmitter(), { state: "ready", observer: undefined as never });
+    const store = new CallRecords({ recent: 5 });
+    store.attach({ connection: "fake", client: client as never, registry: registry as never });
+    const observer = client.observer as unknown as {
+      frame(dir: string, name: string, body: object, text: string, ivrid?: string): void;
+    };
+    const calls = ["call-a", "call-b"].map((ivrid, i) => {
+      const call = { ivrid, key: "k", params: {}, paramsRaw: "{}", start: { ivrid, key: "k" } } as unknown as CallInfo;
+      held.set(ivrid, call);
+      registry.emit("session_start", call);
+      const data = { oType: 208, oId: 10 + i };
+      registry.emit("component_started", call, { oId: 10 + i, data });
+      const body = { oId: 10 + i, transferKey: "transfer", results: { recordPath: `${ivrid}.wav` } };
+      return { call, data, body };
+    });
+    for (const { body } of calls) {
+      observer.frame("in", "ivrapi_component_stopped", body, JSON.stringify(["ivrapi_component_stopped", body]));
+    }
+    for (const { call, data, body } of calls) {
+      registry.emit("component_stopped", call, {
+        oId: body.oId,
+        transferKey: "transfer",
+        results: body.results,
+        body,
+        data,
+        timedOut: false,
+      });
+    }
+    for (const { call, body } of calls) {
+      const d = store.get(call.ivrid);
+      const stops = d?.frames.filter((f) => f.name === "ivrapi_component_stopped") ?? [];
+      assert.deepEqual(
+        stops.map((f) => f.body),
+        [body],
+        `${call.ivrid} keeps its own stop event`,
+      );
+      const entry = d?.timeline.find((e) => e.kind === "component") as ComponentEntry;
+      assert.deepEqual(entry.results, { recordPath: `${call.ivrid}.wav` });
+    }
+  });
+
   it("keeps the last N ended calls and bounded frames; 10,000 calls leave at most N records", async () => {
     const small = new CallRecords({ recent: 3, framesPerCall: 4, entriesPerCall: 5 });
     small.attach({ connection: "c2", client: h.clients[0] as never, registry: reg });

@@ -244,6 +244,49 @@ describe("protocol rules under hostile timing", () => {
     assert.deepEqual(sentFor(ivrid, dropAt), [], "neither a reaccept nor an abort after the api_stop");
   });
 
+  it("an abort asked while the call is being taken back waits for the reaccept, then hands it back (rules 5, 7)", async () => {
+    h = await harness();
+    const client = h.client();
+    // The reaccept waits for the test (as a failover store would be asked): the abort comes while it is pending.
+    let asked: () => void = () => {};
+    const wasAsked = new Promise<void>((r) => {
+      asked = r;
+    });
+    let answer: (may: boolean) => void = () => {};
+    const reg = new SessionRegistry(client, {
+      mayReaccept: () => {
+        asked();
+        return new Promise<boolean>((r) => {
+          answer = r;
+        });
+      },
+    });
+    const ready = once(client, "ready");
+    client.start();
+    await ready;
+    const offered = once<[CallInfo]>(reg, "api_start");
+    const { ivrid } = h.sim.placeCall({ key: "k" });
+    assert.equal((await reg.accept((await offered)[0])).accepted, true);
+    const dropAt = h.sim.log.length;
+    h.sim.dropConnections();
+    await wasAsked; // connected again; the call is not controlled by this connection until its reaccept is answered
+    const outcome = Promise.race([
+      once<[CallInfo, SessionEnd]>(reg, "session_end").then(([, end]) => `ended: ${end.reason}`),
+      once(reg, "reaccepted").then(() => "taken back and kept"),
+    ]);
+    const asking = await reg.abort(ivrid).then(
+      () => undefined,
+      (e: IvrApiError) => e,
+    );
+    assert.equal(asking?.code, "not_connected");
+    assert.match(asking?.message ?? "", /handed back once that is done/);
+    answer(true);
+    assert.equal(await outcome, "ended: aborted", "before the fix: the early abort was refused, the call kept");
+    await client.request("connection_info", {});
+    assert.deepEqual(sentFor(ivrid, dropAt), ["ivrapi_reaccept", "ivrapi_abort"], "taken back, then handed back");
+    assert.equal(h.sim.getCall(ivrid)?.phase, "released");
+  });
+
   it("releaseAll hands every held call back to its script", async () => {
     h = await harness();
     const { reg, ivrid } = await held();

@@ -39,9 +39,9 @@ type Hostile =
 const json = fc.jsonValue({ maxDepth: 3 });
 /** Never the simulator's (rDlg-006-…). */
 const strangerIvrid = fc.string({ minLength: 0, maxLength: 16 }).map((s) => `x-${s}`);
-/** Never a qid or oId the client made (qids count up from 1; oIds up from a random start at or above 2^32). */
+/** Never a qid or oId the client made (qids count up from 1; oIds stay between 2^20 and 2^30, see OID_LIMIT). */
 const strangerId = fc.oneof(
-  fc.integer({ min: 1_000_000_000 }),
+  fc.integer({ min: 2 ** 30 }),
   fc.string().map((s) => `q${s}`),
   fc.double({ noNaN: false }).filter((d) => !Number.isInteger(d)),
   fc.constantFrom(null, true, [], {}, -1, 0.5),
