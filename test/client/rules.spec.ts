@@ -21,6 +21,35 @@ describe("protocol rules under hostile timing", () => {
     return { client, reg, ivrid };
   }
 
+  /**
+   * A held call on a registry whose take-back after a reconnect waits for the test: `wasAsked` resolves when the
+   * registry asks whether it may reaccept (connected again, nothing sent for the call yet), `answer` lets it go on.
+   */
+  async function gatedReaccept() {
+    h = await harness();
+    const client = h.client();
+    let asked: () => void = () => {};
+    const wasAsked = new Promise<void>((r) => {
+      asked = r;
+    });
+    const gate: { answer: (may: boolean) => void } = { answer: () => {} };
+    const reg = new SessionRegistry(client, {
+      mayReaccept: () => {
+        asked();
+        return new Promise<boolean>((r) => {
+          gate.answer = r;
+        });
+      },
+    });
+    const ready = once(client, "ready");
+    client.start();
+    await ready;
+    const offered = once<[CallInfo]>(reg, "api_start");
+    const { ivrid } = h.sim.placeCall({ key: "k" });
+    assert.equal((await reg.accept((await offered)[0])).accepted, true);
+    return { client, reg, ivrid, wasAsked, answer: (may: boolean) => gate.answer(may) };
+  }
+
   /** Positions in the log of frames matching, in order. */
   const at = (dir: "in" | "out", name: string) =>
     h.sim.log.map((e, i) => (e.dir === dir && e.name === name ? i : -1)).filter((i) => i >= 0);
@@ -207,28 +236,8 @@ describe("protocol rules under hostile timing", () => {
   });
 
   it("sends nothing for a call whose cut-off hand-back is overtaken by api_stop (rule 4)", async () => {
-    h = await harness();
-    const client = h.client();
     // The reaccept waits for the test (as a failover store would be asked) so that api_stop comes first.
-    let asked: () => void = () => {};
-    const wasAsked = new Promise<void>((r) => {
-      asked = r;
-    });
-    let answer: (may: boolean) => void = () => {};
-    const reg = new SessionRegistry(client, {
-      mayReaccept: () => {
-        asked();
-        return new Promise<boolean>((r) => {
-          answer = r;
-        });
-      },
-    });
-    const ready = once(client, "ready");
-    client.start();
-    await ready;
-    const offered = once<[CallInfo]>(reg, "api_start");
-    const { ivrid } = h.sim.placeCall({ key: "k" });
-    assert.equal((await reg.accept((await offered)[0])).accepted, true);
+    const { client, reg, ivrid, wasAsked, answer } = await gatedReaccept();
     const dropAt = h.sim.log.length;
     h.sim.faults.freeze();
     const aborting = reg.abort(ivrid);
@@ -245,28 +254,8 @@ describe("protocol rules under hostile timing", () => {
   });
 
   it("an abort asked while the call is being taken back waits for the reaccept, then hands it back (rules 5, 7)", async () => {
-    h = await harness();
-    const client = h.client();
     // The reaccept waits for the test (as a failover store would be asked): the abort comes while it is pending.
-    let asked: () => void = () => {};
-    const wasAsked = new Promise<void>((r) => {
-      asked = r;
-    });
-    let answer: (may: boolean) => void = () => {};
-    const reg = new SessionRegistry(client, {
-      mayReaccept: () => {
-        asked();
-        return new Promise<boolean>((r) => {
-          answer = r;
-        });
-      },
-    });
-    const ready = once(client, "ready");
-    client.start();
-    await ready;
-    const offered = once<[CallInfo]>(reg, "api_start");
-    const { ivrid } = h.sim.placeCall({ key: "k" });
-    assert.equal((await reg.accept((await offered)[0])).accepted, true);
+    const { client, reg, ivrid, wasAsked, answer } = await gatedReaccept();
     const dropAt = h.sim.log.length;
     h.sim.dropConnections();
     await wasAsked; // connected again; the call is not controlled by this connection until its reaccept is answered
