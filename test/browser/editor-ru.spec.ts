@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { SHOWN_ERROR_CODES } from "../../src/nodes/common/status";
 import {
+  cancelEditDialog,
   catalog,
   type EditorRED,
   type EditorSession,
@@ -257,8 +258,7 @@ describe("Node-RED editor (browser) in Russian: a call, every dialog, validation
           read(`dialog of ${id} (${a})`, await dialogText("#dialog-form"));
         }
       } else read(`dialog of ${id}`, await dialogText("#dialog-form"));
-      await page.locator("#node-dialog-cancel").click();
-      await page.locator("#dialog-form").waitFor({ state: "detached", ...WAIT });
+      await cancelEditDialog(page);
     }
     const types = await page.evaluate(
       (ids) => ids.map((i) => (window as unknown as { RED: EditorRED }).RED.nodes.node(i).type),
@@ -312,8 +312,7 @@ describe("Node-RED editor (browser) in Russian: a call, every dialog, validation
     assert.equal(other, RU.conn.test.token_other_url);
     await page.locator("#node-config-dialog-cancel").click();
     await url.waitFor({ state: "detached", ...WAIT });
-    await page.locator("#node-dialog-cancel").click();
-    await page.locator("#dialog-form").waitFor({ state: "detached", ...WAIT });
+    await cancelEditDialog(page);
     assert.deepEqual(ed.errors, []);
   });
 

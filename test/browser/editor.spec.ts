@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import {
+  cancelEditDialog,
   catalog,
   DOCS,
   type EditorRED,
@@ -137,8 +138,7 @@ describe("Node-RED editor (browser): palette, help, languages, the newcomer's ca
       const labels = catalog("ru", "ivrapi-apply").label as Record<string, string>;
       await ru.locator("#dialog-form").filter({ hasText: labels.transferKeys }).waitFor(WAIT);
       await ru.locator("#dialog-form").filter({ hasText: labels.busy }).waitFor(WAIT);
-      await ru.locator("#node-dialog-cancel").click();
-      await ru.locator("#dialog-form").waitFor({ state: "detached", ...WAIT });
+      await cancelEditDialog(ru);
     } finally {
       await ruContext.close();
     }
@@ -222,10 +222,7 @@ describe("Node-RED editor (browser): palette, help, languages, the newcomer's ca
       assert.doesNotMatch(text, /Call key|\bheld\b|\bKey\b/, `${id}: ${text}`);
       return labels.map(squash).filter((l) => l !== "");
     }
-    const closeDialog = async () => {
-      await page.locator("#node-dialog-cancel").click();
-      await page.locator("#dialog-form").waitFor({ state: "detached", ...WAIT });
-    };
+    const closeDialog = () => cancelEditDialog(page);
     await page.evaluate(() => (window as unknown as { RED: EditorRED }).RED.workspaces.show("ex2-tab"));
 
     const start = await dialogLabels("ex2-start");

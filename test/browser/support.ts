@@ -285,3 +285,21 @@ export async function editorSession(o: {
     },
   };
 }
+
+/**
+ * Closes the node's edit dialog with Cancel and waits until it is gone. On a loaded machine the click can land while
+ * the editor is still opening the tray and be lost (the dialog then stays open for good), so it is clicked again when
+ * the dialog is still there a few seconds later; the wait itself is never skipped.
+ */
+export async function cancelEditDialog(page: Page): Promise<void> {
+  const form = page.locator("#dialog-form");
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await page.locator("#node-dialog-cancel").click();
+    try {
+      await form.waitFor({ state: "detached", timeout: attempt < 3 ? 5000 : WAIT.timeout });
+      return;
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
+}
