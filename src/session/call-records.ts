@@ -22,7 +22,7 @@ export interface CallRecordsOptions {
 export const DEFAULT_RECENT_CALLS = 200;
 const DEFAULT_ENTRIES = 100;
 const DEFAULT_FRAMES = 40;
-/** Frames of calls not held yet (api_start, the accept and its answer), by ivrid: kept as references, few. */
+/** Frames of calls not held yet (api_start, the accept and its answer), by ivrid: their texts, for few calls. */
 const EARLY_CALLS = 256;
 const EARLY_FRAMES = 4;
 
