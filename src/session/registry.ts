@@ -17,6 +17,8 @@ import {
 import { fastComponentData } from "../protocol/fast";
 import { Call, isCall, toCall } from "./call";
 import { Components, DEFAULT_MAX_QUEUE } from "./components";
+import { checkIdleGuard, IdleGuard } from "./idle-guard";
+import { isConnectionGone, Reconnect } from "./reconnect";
 import { type ApplyOptions, Session } from "./session";
 import type { AcceptOutcome, CallInfo, ComponentResult, RegistryEvents } from "./types";
 
@@ -57,9 +59,8 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private readonly stoppedEarly = new Set<string>();
   private readonly components: Components;
   private readonly reaccept: boolean;
-  private readonly mayReaccept: ((call: CallInfo) => boolean | Promise<boolean>) | undefined;
-  private readonly idleGuardMs: number;
-  private guardTimer: NodeJS.Timeout | undefined;
+  private readonly reconnect: Reconnect;
+  private readonly idleGuard: IdleGuard;
   private readonly unbind: () => void;
   /** Errors already reported as `failed` (an apply's error reaches both its request and its caller). */
   private readonly reported = new WeakSet<object>();
@@ -70,8 +71,40 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   ) {
     super();
     this.reaccept = options.reaccept ?? true;
-    this.mayReaccept = options.mayReaccept;
-    this.idleGuardMs = checkIdleGuard(options.idleGuardMs);
+    const warn = (text: string) => this.emit("warning", text);
+    this.reconnect = new Reconnect(
+      {
+        sessions: () => this.sessions.values(),
+        holds: (s) => this.sessions.get(s.ivrid) === s,
+        request: (s, name) => this.sessionRequest(s, name, {}),
+        end: (s, reason) => this.end(s, { reason }),
+        reaccepted: (s) => {
+          this.emit("reaccepted", s.call);
+          // Components whose flow already got an error may have ended while we were away (their events are lost):
+          // an orphan still on the call is terminated, terminated ones stop being waited for; then the queue moves.
+          this.components.releaseOrphans(s);
+        },
+        warn,
+      },
+      this.reaccept,
+      options.mayReaccept,
+    );
+    const sessions = this.sessions;
+    this.idleGuard = new IdleGuard(
+      {
+        sessions: () => sessions.values(),
+        get size() {
+          return sessions.size;
+        },
+        handBack: (s) =>
+          void this.abort(s.ivrid, { reason: "idle" }).catch((err: Error) =>
+            warn(`call ${s.ivrid}: the idle guard could not hand it back: ${err.message}`),
+          ),
+        probe: (s) => void this.components.terminate(s).catch(() => {}),
+        warn,
+      },
+      checkIdleGuard(options.idleGuardMs),
+    );
     this.components = new Components(
       {
         applyRequest: (s, data, source) => {
@@ -81,7 +114,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         terminateRequest: (s) => this.sessionRequest(s, "ivrapi_component_terminate", {}),
         isHeld: (s) => this.sessions.get(s.ivrid) === s,
         stopped: (s, result) => this.emit("component_stopped", s.call, result),
-        warn: (text) => this.emit("warning", text),
+        warn,
       },
       checkMaxQueue(options.maxQueue),
       checkFirstOId(options.firstOId),
@@ -90,7 +123,10 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     const onStop = (d: ApiStopData) => this.onApiStop(d);
     const onStopped = (b: ComponentStoppedBody) => this.components.onStopped(b, (ivrid) => this.sessions.get(ivrid));
     const onDtmf = (b: DtmfBody) => this.onDtmf(b);
-    const onState = (c: StateChange) => this.onState(c);
+    const onState = (c: StateChange) => {
+      if (c.state === "ready") this.reconnect.ready();
+      else if (c.previous === "ready") this.reconnect.lost();
+    };
     client.on("api_start", onStart);
     client.on("api_stop", onStop);
     client.on("component_stopped", onStopped);
@@ -475,163 +511,22 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     else this.emit("warning", `ivrapi_dtmf for call ${b.ivrid}, which this connection does not control`);
   }
 
-  private onState(c: StateChange): void {
-    if (c.state === "ready") {
-      for (const s of this.sessions.values()) if (s.status === "reaccepting") void this.takeBack(s);
-      return;
-    }
-    if (c.previous !== "ready") return;
-    for (const s of [...this.sessions.values()]) {
-      if (!this.reaccept) this.end(s, { reason: "connection_lost" });
-      else {
-        // An abort in flight dies with the socket (its caller learns it next): the hand-back is still owed.
-        if (s.status === "aborting") s.handBackDue = true;
-        s.status = "reaccepting";
-      }
-    }
-  }
-
-  private async takeBack(s: Session): Promise<void> {
-    if (this.mayReaccept) {
-      let may = true;
-      try {
-        may = await this.mayReaccept(s.call);
-      } catch (err) {
-        // The store cannot say: taking the call back is what rule 7 asks; the platform refuses if it moved.
-        this.emit("warning", `could not check who holds call ${s.ivrid}: ${(err as Error).message}; reaccepting`);
-      }
-      if (!may) {
-        this.end(s, { reason: "taken_over" });
-        return;
-      }
-      if (this.sessions.get(s.ivrid) !== s || s.status !== "reaccepting") return;
-    }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.sessionRequest(s, "ivrapi_reaccept", {});
-        break;
-      } catch (err) {
-        const code = err instanceof IvrApiError ? err.code : "";
-        // Refused (the call ended or another instance took it), or never answered: the call is not ours any more.
-        if (code === "rejected" || (code === "timeout" && attempt >= 3)) this.end(s, { reason: "lost" });
-        if (code !== "timeout" || attempt >= 3 || this.sessions.get(s.ivrid) !== s) return;
-        // Otherwise (socket broke again) the next "ready" retries.
-      }
-    }
-    if (this.sessions.get(s.ivrid) !== s) return;
-    if (s.handBackDue) {
-      void this.finishHandBack(s);
-      return;
-    }
-    // An abort sent meanwhile wins: the call is on its way back to the script, nothing more goes out for it.
-    if (s.status !== "reaccepting") return;
-    this.heldAgain(s);
-  }
-
-  /** A call taken back after a reconnect is controlled here again. */
-  private heldAgain(s: Session): void {
-    s.status = "held";
-    s.lastActive = performance.now();
-    // A component the platform may have ended while the socket was down: the guard checks on it if it stays silent.
-    if (s.running && !s.running.orphaned) s.running.unaccounted = true;
-    this.emit("reaccepted", s.call);
-    // Components whose flow already got an error may have ended while we were away (their events are lost):
-    // an orphan still on the call is terminated, terminated ones stop being waited for; then the queue moves.
-    this.components.releaseOrphans(s);
-  }
-
-  /**
-   * Sends the hand-back a lost connection cut off, right after the reaccept was answered and before anything else. Not
-   * instead of the reaccept: control belongs to a connection (rule 6), and after a reconnect this one holds the call
-   * only once ivrapi_reaccept is answered (rule 7); an abort sent before would come from a connection that does not
-   * control the call, and the platform refuses those.
-   */
-  private async finishHandBack(s: Session): Promise<void> {
-    s.handBackDue = false;
-    s.status = "aborting";
-    const reason = s.abortReason ?? "aborted";
-    try {
-      await this.sessionRequest(s, "ivrapi_abort", {});
-      this.end(s, { reason });
-    } catch (e) {
-      if (this.sessions.get(s.ivrid) !== s) return;
-      if (isConnectionGone(e)) {
-        // Lost again: the next reconnect tries again.
-        s.status = "reaccepting";
-        s.handBackDue = true;
-        return;
-      }
-      // Refused or not answered: the call stays controlled here, taken back like any other after a reconnect (the idle
-      // guard, when on, hands it back later).
-      this.emit("warning", `call ${s.ivrid}: could not hand it back after the reconnect: ${(e as Error).message}`);
-      this.heldAgain(s);
-    }
-  }
-
   /** A call is controlled from now on: recorded, its guard clock started. */
   private hold(s: Session): void {
     // The guard's clock is monotonic (a wall-clock step must not hand back every call); the accept time is an epoch.
     s.lastActive = performance.now();
     if (s.call instanceof Call) s.call.acceptedAt = Date.now();
     this.sessions.set(s.ivrid, s);
-    if (this.idleGuardMs > 0 && !this.guardTimer) {
-      // One timer for every call, checked often enough that a call is handed back at most a quarter late.
-      const every = Math.max(50, Math.min(1000, Math.floor(this.idleGuardMs / 4)));
-      this.guardTimer = setInterval(() => this.guard(), every);
-    }
-  }
-
-  /** The idle guard's round: hand back calls nobody drives (see RegistryOptions.idleGuardMs). */
-  private guard(): void {
-    if (this.sessions.size === 0) {
-      clearInterval(this.guardTimer);
-      this.guardTimer = undefined;
-      return;
-    }
-    const now = performance.now();
-    for (const s of this.sessions.values()) {
-      if (s.status !== "held" || s.inFlight > 0 || s.terminating || s.stopping.size > 0 || s.queue.length > 0) continue;
-      if (now - s.lastActive < this.idleGuardMs) continue;
-      const r = s.running;
-      if (r === undefined) {
-        this.emit(
-          "warning",
-          `call ${s.ivrid}: nothing ran and nothing was asked for ${this.idleGuardMs} ms; handing it back (idle guard)`,
-        );
-        this.abort(s.ivrid, { reason: "idle" }).catch((err: Error) =>
-          this.emit("warning", `call ${s.ivrid}: the idle guard could not hand it back: ${err.message}`),
-        );
-      } else if (r.unaccounted) {
-        // A component that ran across an outage: its end may have been sent to nobody. Ask the platform: a refused
-        // terminate means it had ended (component_lost, the call is free and idle); an answered one stops it.
-        r.unaccounted = false;
-        s.lastActive = now;
-        this.components.terminate(s).catch(() => {});
-      }
-    }
+    this.idleGuard.start();
   }
 
   /** Forgets every call and detaches from the client (the client itself is not closed). */
   dispose(): void {
-    clearInterval(this.guardTimer);
-    this.guardTimer = undefined;
+    this.idleGuard.stop();
     this.unbind();
     for (const s of [...this.sessions.values()]) this.end(s, { reason: "closed" });
     this.removeAllListeners();
   }
-}
-
-function checkIdleGuard(ms: number | undefined): number {
-  if (ms === undefined) return 0;
-  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIMER_MS) {
-    throw new IvrApiError("invalid", `idleGuardMs must be between 0 and ${MAX_TIMER_MS}, not ${ms}`);
-  }
-  return ms;
-}
-
-/** The request could not be answered because the socket went (or was not there): a reconnect follows. */
-function isConnectionGone(e: unknown): e is IvrApiError {
-  return e instanceof IvrApiError && (e.code === "connection_lost" || e.code === "not_connected");
 }
 
 function checkFirstOId(n: number | undefined): number | undefined {
