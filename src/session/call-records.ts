@@ -5,6 +5,7 @@ import { EventEmitter } from "node:events";
 import type { IvrApiClient, StateChange } from "../client/client";
 import type { IvrApiError } from "../client/errors";
 import type { DtmfBody } from "../protocol";
+import { DEFAULT_FRAME_LOG_BYTES, FrameLog, MIN_FRAME_LOG_BYTES } from "./frame-log";
 import { Metrics } from "./metrics";
 import { type CallDetail, CallRecord, type CallSummary, type RecordLimits } from "./record";
 import type { SessionRegistry } from "./registry";
@@ -17,6 +18,11 @@ export interface CallRecordsOptions {
   entriesPerCall?: number;
   /** Frames kept per call (default 40; 0 = none). */
   framesPerCall?: number;
+  /**
+   * Bytes of the log that keeps the frames' texts, off the heap, for all calls (default 8 MiB, at least 64 KiB). When
+   * traffic writes more before a call is read, that call's oldest frames are gone (counted as dropped).
+   */
+  frameLogBytes?: number;
 }
 
 export const DEFAULT_RECENT_CALLS = 200;
@@ -40,7 +46,8 @@ interface EarlyFrame {
   t: number;
   dir: "in" | "out";
   name: string;
-  text: string;
+  /** Where its text lies in the frame log. */
+  pos: number;
 }
 
 /**
@@ -61,12 +68,15 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
   private recentMax: number;
   /** The limits of the records made from now on: one object they all share (configure makes a new one). */
   private limits: RecordLimits;
+  /** Where frames' texts go (configure makes a new one when its size changes; older records keep theirs). */
+  private log: FrameLog;
 
   constructor(options: CallRecordsOptions = {}) {
     super();
     this.setMaxListeners(0);
     this.recentMax = DEFAULT_RECENT_CALLS;
     this.limits = { entries: DEFAULT_ENTRIES, frames: DEFAULT_FRAMES };
+    this.log = new FrameLog(DEFAULT_FRAME_LOG_BYTES);
     this.configure(options);
   }
 
@@ -77,6 +87,8 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
       entries: count(o.entriesPerCall, this.limits.entries, 2),
       frames: count(o.framesPerCall, this.limits.frames, 0),
     };
+    const bytes = count(o.frameLogBytes, this.log.capacity, MIN_FRAME_LOG_BYTES);
+    if (bytes !== this.log.capacity) this.log = new FrameLog(bytes);
     this.trim();
   }
 
@@ -131,29 +143,37 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
      * The record reads the results from the text, and a stop that names no call (the seed's shape: only our oId) is
      * placed then. Weak: a stop the registry ignores leaves nothing behind.
      */
-    const stops = new WeakMap<object, { t: number; text: string; placed: boolean }>();
+    const stops = new WeakMap<object, { t: number; text: string | undefined; pos: number }>();
     const early = new Map<string, EarlyFrame[]>();
     let everReady = client.state === "ready";
     const m = this.metrics;
+    const secret = o.secret;
 
-    const route = (t: number, dir: "in" | "out", name: string, text: string, ivrid: string) => {
+    /** Writes a frame of a call to the log and files it; where it lies in the log (-1: not kept). */
+    const route = (t: number, dir: "in" | "out", name: string, text: string, ivrid: string): number => {
       const rec = this.byIvrid.get(ivrid);
       if (rec) {
-        rec.frame(t, dir, name, text);
-        return;
+        if (rec.framesKept <= 0) return -1;
+        const pos = this.log.put(text, secret);
+        rec.frame(t, dir, name, pos);
+        return pos;
       }
-      // Not held (yet): the frames that lead to an accept are kept (their texts), for the record if it comes.
+      // Not held (yet): the frames that lead to an accept are kept, for the record if it comes.
       if (name === "ivrevents.api_stop") {
         early.delete(ivrid);
-        return;
+        return -1;
       }
+      if (this.limits.frames <= 0) return -1;
       let list = early.get(ivrid);
       if (!list) {
         if (early.size >= EARLY_CALLS) early.delete(early.keys().next().value as string);
         list = [];
         early.set(ivrid, list);
       }
-      if (list.length < EARLY_FRAMES) list.push({ t, dir, name, text });
+      if (list.length >= EARLY_FRAMES) return -1;
+      const pos = this.log.put(text, secret);
+      list.push({ t, dir, name, pos });
+      return pos;
     };
 
     client.observer = {
@@ -171,9 +191,10 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
           // An answer: the client said which call it is for (or it is for none).
         } else if (name === "ivrapi_component_stopped") {
           ivrid = body.ivrid;
-          const placed = typeof ivrid === "string";
-          stops.set(body, { t, text, placed });
-          if (!placed) return;
+          // Placed now when it names its call; its text is kept (on the heap) only while it has no place in the log.
+          const pos = typeof ivrid === "string" ? route(t, dir, name, text, ivrid) : -1;
+          stops.set(body, { t, text: pos >= 0 ? undefined : text, pos });
+          return;
         } else if (name === "ivrapi_dtmf") ivrid = body.ivrid;
         else ivrid = (body.data as { ivrid?: unknown } | undefined)?.ivrid;
         if (typeof ivrid === "string") route(t, dir, name, text, ivrid);
@@ -190,7 +211,7 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
       if (r) return r.live && r.owner === registry ? r : undefined;
       if (!ended && registry.get(call.ivrid) === undefined) return undefined;
       const rec = this.make(call, registry, o);
-      for (const f of early.get(call.ivrid) ?? []) rec.frame(f.t, f.dir, f.name, f.text);
+      for (const f of early.get(call.ivrid) ?? []) rec.frame(f.t, f.dir, f.name, f.pos);
       early.delete(call.ivrid);
       this.byIvrid.set(call.ivrid, rec);
       return rec;
@@ -240,11 +261,15 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
     };
     const onStopped = (call: CallInfo, r: ComponentResult) => {
       const stop = stops.get(r.body);
-      if (stop && !stop.placed) route(stop.t, "in", "ivrapi_component_stopped", stop.text, call.ivrid);
+      if (stop?.text !== undefined && typeof r.body.ivrid !== "string") {
+        stop.pos = route(stop.t, "in", "ivrapi_component_stopped", stop.text, call.ivrid);
+        if (stop.pos >= 0) stop.text = undefined;
+      }
       m.component(r.data.oType, r.transferKey);
       const rec = mine(call.ivrid);
       if (!rec) return;
-      rec.componentStopped(Date.now(), r.oId, r.data, r.transferKey, r.results, r.timedOut, stop?.text);
+      const at = stop === undefined || stop.pos < 0 ? stop?.text : stop.pos;
+      rec.componentStopped(Date.now(), r.oId, r.data, r.transferKey, r.results, r.timedOut, at);
       this.changed(rec);
     };
     const onDtmf = (call: CallInfo, b: DtmfBody) => {
@@ -330,6 +355,7 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
       typeof call.start.componentname === "string" ? call.start.componentname : undefined,
       this.limits,
       o.secret,
+      this.log,
     );
     rec.accepted(t, call.paramsRaw);
     return rec;
@@ -341,7 +367,11 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
 
   /** Keeps the last recentMax ended records. */
   private trim(): void {
-    while (this.recent.length > this.recentMax) this.forget(this.recent.shift() as CallRecord);
+    while (this.recent.length > this.recentMax) {
+      // The oldest, already out of the list: only its index entry is left (no search of the list per ended call).
+      const rec = this.recent.shift() as CallRecord;
+      if (this.byIvrid.get(rec.ivrid) === rec) this.byIvrid.delete(rec.ivrid);
+    }
   }
 
   private forget(rec: CallRecord): void {

@@ -60,9 +60,11 @@ function collectData(o: MenuOptions, typed: string): Data {
 
 /** The prompt as applied: with barge-in, any key interrupts it unless the data names its own symbols. */
 function promptData(p: Data, bargeIn: boolean): Data {
-  if (!bargeIn) return { ...p, interruptSymbols: "" };
-  const own = p.interruptSymbols;
-  return own === undefined || own === "" ? { ...p, interruptSymbols: ALL_DTMF } : { ...p };
+  // Object.assign, not spreads: the oId the runtime adds would give a spread's copy a hidden class of its own.
+  const out: Data = Object.assign({}, p);
+  if (!bargeIn) out.interruptSymbols = "";
+  else if (p.interruptSymbols === undefined || p.interruptSymbols === "") out.interruptSymbols = ALL_DTMF;
+  return out;
 }
 
 export class Menu {

@@ -1,6 +1,7 @@
 // One call's record: what happened to it (a bounded timeline) and the frames exchanged for it (bounded, masked), for
 // an integrator asking "why did this caller hear silence?". Fed by CallRecords (call-records.ts); no Node-RED here.
 import { CLIP, type ClipLimits, clip, clipText } from "./clip";
+import type { FrameLog } from "./frame-log";
 import { type ComponentSummary, summarizeComponent } from "./summary";
 
 /** Limits of one record. */
@@ -35,11 +36,11 @@ export interface ComponentEntry extends Entry {
   transferKey?: string;
   results?: unknown;
   /**
-   * Inside the record only (never in a detail): the text of the stop event the results came in. The results are read
-   * from it when the record is read, so they are the platform's, whatever a flow later does with msg.payload (the
-   * same object), and keeping them costs a reference to a text the record keeps anyway.
+   * Inside the record only (never in a detail): where the stop event the results came in lies in the frame log. The
+   * results are read from it when the record is read, so they are the platform's, whatever a flow later does with
+   * msg.payload (the same object), and keeping them costs a number.
    */
-  resultsFrom?: string;
+  resultsAt?: number;
   durationMs?: number;
   timedOut?: boolean;
   /** It never ran or its end was never reported: the error code (see the error entry beside it). */
@@ -95,12 +96,25 @@ export interface FrameEntry {
 }
 
 /**
- * How a record keeps its frames: four slots a frame in one flat array, `[ms after the accept, dir, name, text]`. The
- * text is the frame as it crossed the wire (one flat string), read (parsed, bounded, masked) only when someone asks;
- * the time is a small integer, the direction and name constants. No object per frame: hundreds of calls in flight
- * keep their frames through every young-generation collection, which copies each object it finds alive.
+ * How a record keeps its frames: three numbers a frame in one flat array, `[ms after the accept, name and direction,
+ * where the text lies in the frame log]`. The text is the frame as it crossed the wire, off the heap (frame-log.ts),
+ * read (parsed, bounded, masked) only when someone asks. No object and no string per frame: hundreds of calls in
+ * flight keep their frames through every garbage collection, which copies or marks each one it finds alive.
  */
-const FRAME_SLOTS = 4;
+const FRAME_SLOTS = 3;
+
+/** Frame names as small numbers (they are the protocol's own constants, a few dozen at most). */
+const nameCodes = new Map<string, number>();
+const names: string[] = [];
+function nameCode(name: string): number {
+  let c = nameCodes.get(name);
+  if (c === undefined) {
+    c = names.length;
+    names.push(name);
+    nameCodes.set(name, c);
+  }
+  return c;
+}
 
 /** A call in the list: who, where, since when, what runs now. */
 export interface CallSummary {
@@ -143,7 +157,7 @@ export class CallRecord {
   reason: string | undefined;
   readonly timeline: TimelineEntry[] = [];
   entriesDropped = 0;
-  private readonly frames: Array<number | string> = [];
+  private readonly frames: number[] = [];
   framesDropped = 0;
   /** The component running now. */
   open: ComponentEntry | undefined;
@@ -164,6 +178,8 @@ export class CallRecord {
     readonly componentname: string | undefined,
     private readonly limits: RecordLimits,
     private readonly secret: string | undefined,
+    /** Where the frames' texts go (shared by the records of a CallRecords). */
+    private readonly log: FrameLog,
   ) {}
 
   accepted(t: number, paramsRaw: string): void {
@@ -195,7 +211,8 @@ export class CallRecord {
     transferKey: string,
     results: Record<string, unknown>,
     timedOut: boolean,
-    stopText?: string,
+    /** The stop event: where its text lies in the frame log, or the text itself when it is not there. */
+    stop?: number | string,
   ): void {
     // A component started before this record (taken over after a deploy) gets its entry now.
     const e = this.component(oId) ?? this.componentStarted(t, oId, data);
@@ -206,7 +223,10 @@ export class CallRecord {
     // The results as they came (the stop event's text; a text made here only when there is none): bounded and masked
     // when read.
     for (const _ in results) {
-      e.resultsFrom = stopText ?? JSON.stringify(["ivrapi_component_stopped", { results }]);
+      e.resultsAt =
+        typeof stop === "number"
+          ? stop
+          : this.log.put(stop ?? JSON.stringify(["ivrapi_component_stopped", { results }]), this.secret);
       break;
     }
     if (this.open === e) this.open = undefined;
@@ -245,17 +265,22 @@ export class CallRecord {
     this.add({ t, kind: "stop", reason });
   }
 
+  /** Frames kept per call now (0: none; the caller then does not write them to the log). */
+  get framesKept(): number {
+    return this.limits.frames;
+  }
+
   /**
-   * A frame of this call, kept as its wire text (the string the socket sent or received, not a copy): parsing, bounds
-   * and masking happen when the record is read, not on the call path.
+   * A frame of this call, its wire text written to the frame log at `pos`: parsing, bounds and masking happen when the
+   * record is read, not on the call path.
    */
-  frame(t: number, dir: "in" | "out", name: string, text: string): void {
+  frame(t: number, dir: "in" | "out", name: string, pos: number): void {
     if (this.limits.frames <= 0) return;
     if (this.frames.length >= this.limits.frames * FRAME_SLOTS) {
       this.frames.splice(0, FRAME_SLOTS);
       this.framesDropped++;
     }
-    this.frames.push(t - this.startedAt, dir, name, text);
+    this.frames.push(t - this.startedAt, nameCode(name) * 2 + (dir === "in" ? 0 : 1), pos);
   }
 
   summary(): CallSummary {
@@ -280,26 +305,31 @@ export class CallRecord {
     return s;
   }
 
-  /** The whole record as served: what was kept by reference is copied now, bounded, the token masked. */
+  /**
+   * The whole record as served: what was kept by reference or in the frame log is copied now, bounded, the token
+   * masked. Frames the log no longer holds count as dropped; results it no longer holds are left out.
+   */
   detail(): CallDetail {
     const secret = this.secret;
     const timeline = this.timeline.map((e): TimelineEntry => {
       if (e.kind === "accept") return { ...e, params: clipText(e.params, secret, PARAMS_CHARS) };
       if (e.kind === "component") {
-        const { resultsFrom, ...out } = e;
+        const { resultsAt, ...out } = e;
         if (e.transferKey !== undefined) out.transferKey = clipText(e.transferKey, secret, 64);
-        if (resultsFrom !== undefined) out.results = clip(resultsOf(resultsFrom), secret);
+        const stopText = resultsAt === undefined ? undefined : this.log.get(resultsAt);
+        if (stopText !== undefined) out.results = clip(resultsOf(stopText), secret);
         return out;
       }
       if (e.kind === "dtmf") return { ...e, digit: clipText(e.digit, secret, 16) };
       return e;
     });
+    const frames = this.keptFrames(secret);
     return {
       ...this.summary(),
       timeline,
       entriesDropped: this.entriesDropped,
-      frames: this.keptFrames(secret),
-      framesDropped: this.framesDropped,
+      frames,
+      framesDropped: this.framesDropped + this.frames.length / FRAME_SLOTS - frames.length,
     };
   }
 
@@ -307,11 +337,14 @@ export class CallRecord {
     const out: FrameEntry[] = [];
     const f = this.frames;
     for (let i = 0; i < f.length; i += FRAME_SLOTS) {
+      const text = this.log.get(f[i + 2] as number);
+      if (text === undefined) continue;
+      const code = f[i + 1] as number;
       out.push({
         t: this.startedAt + (f[i] as number),
-        dir: f[i + 1] as "in" | "out",
-        name: f[i + 2] as string,
-        body: clip(bodyOf(f[i + 3] as string), secret, FRAME_CLIP),
+        dir: code % 2 === 0 ? "in" : "out",
+        name: names[code >> 1] as string,
+        body: clip(bodyOf(text), secret, FRAME_CLIP),
       });
     }
     return out;

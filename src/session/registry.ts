@@ -325,7 +325,8 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     // The one check of the data (key and ivrid are the session's own); its output is a fresh copy the runtime may
     // add its oId to.
     if (fastComponentData(data)) {
-      return this.components.apply(s, { ...data } as ComponentData, options);
+      // Object.assign, not a spread: the oId added next would give a spread's copy a hidden class of its own.
+      return this.components.apply(s, Object.assign({}, data) as ComponentData, options);
     }
     const checked = ComponentData.safeParse(data);
     if (!checked.success) {
@@ -434,7 +435,11 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       const why = `call ${session.ivrid} is being taken back after a reconnect; ${name} was not sent`;
       return Promise.reject(new IvrApiError("not_connected", why, { ivrid: session.ivrid, request: name }));
     }
-    const body = { ...params, key: session.call.key, ivrid: session.ivrid } as unknown as RequestParams<N>;
+    // Copied with Object.assign, not a spread (see IvrApiClient.request): the copies share one hidden class.
+    const fields: Record<string, unknown> = Object.assign({}, params);
+    fields.key = session.call.key;
+    fields.ivrid = session.ivrid;
+    const body = fields as unknown as RequestParams<N>;
     // The guard's clock: a call with a request in flight is not idle, and an answer restarts the clock. Told by the
     // client when the request is over (no promise of its own per request).
     session.inFlight++;

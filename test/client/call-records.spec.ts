@@ -105,7 +105,39 @@ describe("call record (runtime): timeline, frames, bounds, metrics", function ()
     delete (result.results as Record<string, unknown>).dtmfBuffer;
     const entry = records.get(call.ivrid)?.timeline.find((e) => e.kind === "component") as ComponentEntry;
     assert.deepEqual(entry.results, { recordPath: ":TEMP/a.wav", dtmfBuffer: "1" });
-    assert.equal("resultsFrom" in entry, false, "the record's own field stays inside it");
+    assert.equal("resultsAt" in entry, false, "the record's own field stays inside it");
+  });
+
+  it("a call whose frames later traffic overwrote in the frame log: they count as dropped, its timeline stays", async () => {
+    const small = new CallRecords({ recent: 5, frameLogBytes: 64 * 1024 });
+    small.attach({ connection: "c2", secret: token, client: h.clients[0] as never, registry: reg });
+    const call = await takeCall();
+    const played = reg.apply(call.ivrid, { oType: 208, recTimeSec: 5 });
+    await until("the component runs", () => answered(small, call.ivrid));
+    h.sim.finishComponent(call.ivrid, "transfer", { recordPath: ":TEMP/a.wav" });
+    await played;
+    const before = small.get(call.ivrid);
+    assert.ok(before && before.frames.length >= 5, JSON.stringify(before?.frames));
+    const play = before.timeline.find((e) => e.kind === "component") as ComponentEntry;
+    assert.deepEqual(play.results, { recordPath: ":TEMP/a.wav" });
+
+    // 100 calls offered with a kilobyte in each api_start (kept whole: under a 16th of the log): about 100 KB of frames
+    // through a 64 KiB log.
+    let offered = 0;
+    reg.on("api_start", () => offered++);
+    for (let i = 0; i < 100; i++) h.sim.placeCall({ key: "menu", params: JSON.stringify({ pad: "p".repeat(600), i }) });
+    await until("100 calls offered", () => offered === 100);
+    const after = small.get(call.ivrid);
+    assert.ok(after);
+    assert.equal(after.frames.length, 0);
+    assert.equal(after.framesDropped, before.frames.length + before.framesDropped);
+    assert.deepEqual(
+      after.timeline.map((e) => e.kind),
+      before.timeline.map((e) => e.kind),
+    );
+    const gone = after.timeline.find((e) => e.kind === "component") as ComponentEntry;
+    assert.equal(gone.results, undefined, "results no longer kept are left out, never another frame's");
+    assert.equal(gone.transferKey, "transfer");
   });
 
   it("places each stop event that names no call on its own call, even when the registry handles it later", () => {

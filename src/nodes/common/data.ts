@@ -112,7 +112,8 @@ export function formResolver(RED: NodeAPI, node: Node, oType: number, fields: Re
   }
   return async (msg) => {
     const values = await Promise.all(dynamic.map((d) => d.read(msg)));
-    const data: Record<string, unknown> = { ...fixed };
+    // Not a spread: the fields added next would give its copy a hidden class of its own (V8), one per msg.
+    const data: Record<string, unknown> = Object.assign({}, fixed);
     dynamic.forEach((d, i) => {
       const v = values[i];
       if (v !== undefined && v !== null && v !== "") data[d.name] = v;
