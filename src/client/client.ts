@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import {
   answerName,
   type DecodeError,
+  type DecodeOptions,
   decode,
   encode,
   type RequestName,
@@ -63,6 +64,8 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   readonly options: ClientOptions;
   private readonly log: Logger;
   private readonly rules: ResultRules;
+  /** What decode needs of the options: made once, not per frame. */
+  private readonly decodeOptions: DecodeOptions;
   private readonly subscriptionId: string;
   private ws: WebSocket | undefined;
   /** The current socket's sender, writes coalesced per event-loop turn (made once the socket is open). */
@@ -86,6 +89,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     this.options = parseClientOptions(options);
     this.log = logger;
     this.rules = resultRulesOf(this.options);
+    this.decodeOptions = { maxFrameBytes: this.options.maxFrameBytes, resultRules: this.rules };
     this.subscriptionId =
       this.options.subscriptionId ?? `ivrapi-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
     this.backoff = new Backoff(this.options);
@@ -360,7 +364,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
    */
   private onFrame(raw: Buffer): void {
     try {
-      const frame = decode(raw, { maxFrameBytes: this.options.maxFrameBytes, resultRules: this.rules });
+      const frame = decode(raw, this.decodeOptions);
       if (frame.kind === "error") this.log.warn(`refused a frame from the server (${frame.code}): ${frame.message}`);
       else if (frame.kind === "result") {
         // Settled first: the observer learns which call the answer is for. The request's `settled` callback runs now;

@@ -31,6 +31,8 @@ const DEFAULT_FRAMES = 40;
 /** Frames of calls not held yet (api_start, the accept and its answer), by ivrid: their texts, for few calls. */
 const EARLY_CALLS = 256;
 const EARLY_FRAMES = 4;
+/** Stop events remembered until the registry reports them (see RecentStops). */
+const RECENT_STOPS = 64;
 
 export interface AttachOptions {
   /** The connection's id (its node id) and name. */
@@ -40,14 +42,6 @@ export interface AttachOptions {
   secret?: string;
   client: IvrApiClient;
   registry: SessionRegistry;
-}
-
-interface EarlyFrame {
-  t: number;
-  dir: "in" | "out";
-  name: string;
-  /** Where its text lies in the frame log. */
-  pos: number;
 }
 
 /**
@@ -138,42 +132,34 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
   attach(o: AttachOptions): () => void {
     const { client, registry } = o;
     /**
-     * Stop events as they came, by their body: the registry's component_stopped event carries that same body, maybe a
-     * turn later (a stop it could not place at once is looked at again), or after the handshake for one held during it.
-     * The record reads the results from the text, and a stop that names no call (the seed's shape: only our oId) is
-     * placed then. Weak: a stop the registry ignores leaves nothing behind.
+     * Stop events as they came, by their body: the registry's component_stopped event carries that same body, mostly in
+     * the same turn, sometimes a turn later (a stop it could not place at once is looked at again) or after the
+     * handshake for one held during it. The record reads the results from the text, and a stop that names no call (the
+     * seed's shape: only our oId) is placed then.
      */
-    const stops = new WeakMap<object, { t: number; text: string | undefined; pos: number }>();
-    const early = new Map<string, EarlyFrame[]>();
+    const stops = new RecentStops();
+    /** Calls not held (yet): their last frame in the log (the frames that lead to an accept, chained). */
+    const early = new Map<string, number>();
     let everReady = client.state === "ready";
     const m = this.metrics;
     const secret = o.secret;
 
-    /** Writes a frame of a call to the log and files it; where it lies in the log (-1: not kept). */
+    /** Writes a frame of a call to the log, on its call's chain; its number there (-1: not kept). */
     const route = (t: number, dir: "in" | "out", name: string, text: string, ivrid: string): number => {
       const rec = this.byIvrid.get(ivrid);
-      if (rec) {
-        if (rec.framesKept <= 0) return -1;
-        const pos = this.log.put(text, secret);
-        rec.frame(t, dir, name, pos);
-        return pos;
-      }
+      if (rec) return rec.frame(t, dir, name, text);
       // Not held (yet): the frames that lead to an accept are kept, for the record if it comes.
       if (name === "ivrevents.api_stop") {
         early.delete(ivrid);
         return -1;
       }
       if (this.limits.frames <= 0) return -1;
-      let list = early.get(ivrid);
-      if (!list) {
-        if (early.size >= EARLY_CALLS) early.delete(early.keys().next().value as string);
-        list = [];
-        early.set(ivrid, list);
-      }
-      if (list.length >= EARLY_FRAMES) return -1;
-      const pos = this.log.put(text, secret);
-      list.push({ t, dir, name, pos });
-      return pos;
+      const last = early.get(ivrid);
+      if (last === undefined && early.size >= EARLY_CALLS) early.delete(early.keys().next().value as string);
+      if (last !== undefined && this.log.length(last, EARLY_FRAMES) >= EARLY_FRAMES) return -1;
+      const seq = this.log.put(t, dir, name, text, last, secret);
+      early.set(ivrid, seq);
+      return seq;
     };
 
     client.observer = {
@@ -211,8 +197,11 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
       if (r) return r.live && r.owner === registry ? r : undefined;
       if (!ended && registry.get(call.ivrid) === undefined) return undefined;
       const rec = this.make(call, registry, o);
-      for (const f of early.get(call.ivrid) ?? []) rec.frame(f.t, f.dir, f.name, f.pos);
-      early.delete(call.ivrid);
+      const last = early.get(call.ivrid);
+      if (last !== undefined) {
+        rec.adoptFrames(last, this.log.length(last, EARLY_FRAMES));
+        early.delete(call.ivrid);
+      }
       this.byIvrid.set(call.ivrid, rec);
       return rec;
     };
@@ -385,4 +374,37 @@ function count(v: unknown, fallback: number, min: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
   return Number.isInteger(n) && n >= min ? n : fallback;
+}
+
+interface StopSeen {
+  t: number;
+  /** Its text while it has no place in the frame log. */
+  text: string | undefined;
+  /** Where it lies in the frame log (-1: not there). */
+  pos: number;
+}
+
+/**
+ * The last stop events seen, by body: a ring searched newest first (the registry reports a stop right after it came,
+ * nearly always). A WeakMap did the same at a cost on every stop and in every collection. A stop reported after 64
+ * others is not found: its record then keeps the results as the registry reports them, before any flow sees them.
+ */
+class RecentStops {
+  private readonly bodies: Array<object | undefined> = new Array(RECENT_STOPS).fill(undefined);
+  private readonly seen: Array<StopSeen | undefined> = new Array(RECENT_STOPS).fill(undefined);
+  private next = 0;
+
+  set(body: object, seen: StopSeen): void {
+    this.bodies[this.next] = body;
+    this.seen[this.next] = seen;
+    this.next = (this.next + 1) % RECENT_STOPS;
+  }
+
+  get(body: object): StopSeen | undefined {
+    for (let n = 1; n <= RECENT_STOPS; n++) {
+      const i = (this.next - n + RECENT_STOPS) % RECENT_STOPS;
+      if (this.bodies[i] === body) return this.seen[i];
+    }
+    return undefined;
+  }
 }

@@ -1,62 +1,158 @@
-// The frames of the call records, kept off the JavaScript heap: one ring of bytes per CallRecords, each frame written
-// once as it crossed the wire (UTF-8, behind its length) and read back only when someone opens a call. A record keeps
-// a frame's position, a number. Hundreds of calls in flight and the last ended ones hold their frames through every
-// garbage collection: as strings, each young-generation collection copied them and each full one marked them (measured
-// in bench/analysis.md); as bytes here, no collection ever looks at them. The price: when traffic writes more than the
-// ring holds before a call is read, that call's oldest frames are gone, and its record says how many.
+// The frames of the call records, kept off the JavaScript heap. Each frame is written once as it crossed the wire: its
+// text (UTF-8, behind its length) into a ring of bytes, and an entry (when, which way, its name, where its text lies,
+// the call's frame before it) into a ring of typed arrays. A call's frames form a chain through their entries, so a
+// record holds one number, its last frame. Hundreds of calls in flight and the last ended ones hold their frames
+// through every garbage collection: as strings and arrays, each young-generation collection copied them and each full
+// one marked them (measured in bench/analysis.md); here no collection ever looks at them. The price: when traffic
+// writes more than the rings hold before a call is read, that call's oldest frames are gone, and its record says how
+// many.
 import { CLIP, clip, clipText } from "./clip";
 
-/** Bytes of the length written before each frame. */
+/** Bytes of the length written before each text. */
 const HEAD = 4;
 
 export const DEFAULT_FRAME_LOG_BYTES = 8 * 1024 * 1024;
 /** The smallest ring accepted: a few calls' frames. */
 export const MIN_FRAME_LOG_BYTES = 64 * 1024;
+/** Entries per byte of the text ring: frames of the everyday call average about 100 bytes. */
+const BYTES_PER_ENTRY = 96;
+
+/** A frame as read back. */
+export interface LoggedFrame {
+  t: number;
+  dir: "in" | "out";
+  name: string;
+  text: string;
+}
+
+/** Frame names as small numbers (they are the protocol's own constants, a few dozen at most). */
+const nameCodes = new Map<string, number>();
+const names: string[] = [];
+function nameCode(name: string): number {
+  let c = nameCodes.get(name);
+  if (c === undefined) {
+    c = names.length;
+    names.push(name);
+    nameCodes.set(name, c);
+  }
+  return c;
+}
 
 export class FrameLog {
   /** Made on the first frame: a process that records nothing reserves nothing. */
-  private buf: Buffer | undefined;
-  /** Bytes ever written (positions are absolute; exact as a double far past any process lifetime). */
+  private rings: Rings | undefined;
+  /** Bytes ever written to the text ring (positions are absolute; exact as doubles far past any process lifetime). */
   private head = 0;
-  /** The biggest frame written as it is; a bigger one is written as a bounded copy of itself (see put). */
-  private readonly maxFrame: number;
+  /** Frames ever written: a frame's number (its entry is number % entries while it lasts). */
+  private count = 0;
+  /** The biggest text written as it is; a bigger one is written as a bounded copy of itself (see put). */
+  private readonly maxText: number;
+  private readonly entries: number;
 
   constructor(readonly capacity: number = DEFAULT_FRAME_LOG_BYTES) {
-    this.maxFrame = Math.floor(capacity / 16);
+    this.maxText = Math.floor(capacity / 16);
+    this.entries = Math.floor(capacity / BYTES_PER_ENTRY);
   }
 
-  /** Writes a frame's text; returns where it lies, for get. `secret` is masked out of a frame too big to keep whole. */
-  put(text: string, secret?: string): number {
+  /**
+   * Writes a frame; returns its number, for the next frame of the same call (`prev`) and for read. `secret` is masked
+   * out of a text too big to keep whole.
+   */
+  put(t: number, dir: "in" | "out", name: string, text: string, prev = -1, secret?: string): number {
     // A UTF-8 byte count is at most 3 per UTF-16 unit: the cheap bound decides where the text goes.
-    if (text.length * 3 > this.maxFrame) text = shrink(text, this.maxFrame, secret);
+    if (text.length * 3 > this.maxText) text = shrink(text, this.maxText, secret);
+    this.rings ??= makeRings(this.capacity, this.entries);
+    const r = this.rings;
     const cap = this.capacity;
-    this.buf ??= Buffer.allocUnsafe(cap);
     let at = this.head % cap;
     if (at + HEAD + text.length * 3 > cap) {
-      // No frame is split over the ring's end: the rest of this lap is left unused.
+      // No text is split over the ring's end: the rest of this lap is left unused.
       this.head += cap - at;
       at = 0;
     }
     // UTF-8 is write's default; naming it costs an encoding lookup per frame.
-    const n = this.buf.write(text, at + HEAD);
-    this.buf.writeUInt32LE(n, at);
-    const pos = this.head;
+    const n = r.bytes.write(text, at + HEAD);
+    r.bytes.writeUInt32LE(n, at);
+    const seq = this.count++;
+    const e = seq % this.entries;
+    r.seq[e] = seq;
+    r.pos[e] = this.head;
+    r.t[e] = t;
+    r.prev[e] = prev;
+    r.code[e] = nameCode(name) * 2 + (dir === "in" ? 0 : 1);
     this.head += HEAD + n;
-    return pos;
+    return seq;
   }
 
-  /** The text written at pos, or undefined when later frames have overwritten it. */
-  get(pos: number): string | undefined {
-    const buf = this.buf;
-    // A byte at absolute position p is overwritten once the ring has written past p + capacity.
-    if (buf === undefined || pos < 0 || pos >= this.head || this.head - pos > this.capacity) return undefined;
-    const at = pos % this.capacity;
-    return buf.toString("utf8", at + HEAD, at + HEAD + buf.readUInt32LE(at));
+  /** Frame `seq`, or undefined when later frames have taken its place. */
+  get(seq: number): LoggedFrame | undefined {
+    const r = this.rings;
+    if (r === undefined || !this.has(r, seq)) return undefined;
+    const e = seq % this.entries;
+    const code = r.code[e] as number;
+    const at = (r.pos[e] as number) % this.capacity;
+    return {
+      t: r.t[e] as number,
+      dir: code % 2 === 0 ? "in" : "out",
+      name: names[code >> 1] as string,
+      text: r.bytes.toString("utf8", at + HEAD, at + HEAD + r.bytes.readUInt32LE(at)),
+    };
+  }
+
+  /** The text of frame `seq`, or undefined when it is gone. */
+  text(seq: number): string | undefined {
+    return this.get(seq)?.text;
+  }
+
+  /** The newest `max` frames of the chain ending at `last`, oldest first (fewer when older ones are gone). */
+  chain(last: number, max: number): LoggedFrame[] {
+    const out: LoggedFrame[] = [];
+    const r = this.rings;
+    for (let s = last; r !== undefined && out.length < max && this.has(r, s); s = r.prev[s % this.entries] as number) {
+      out.push(this.get(s) as LoggedFrame);
+    }
+    return out.reverse();
+  }
+
+  /** How many frames (at most `max`) of the chain ending at `last` are still here; nothing is read. */
+  length(last: number, max: number): number {
+    const r = this.rings;
+    let n = 0;
+    for (let s = last; r !== undefined && n < max && this.has(r, s); s = r.prev[s % this.entries] as number) n++;
+    return n;
+  }
+
+  private has(r: Rings, seq: number): boolean {
+    if (seq < 0 || seq >= this.count || this.count - seq > this.entries) return false;
+    // The entry is this frame's (not a later one's), and its text is still in the byte ring: a byte at absolute
+    // position p is overwritten once the ring has written past p + capacity.
+    const e = seq % this.entries;
+    return r.seq[e] === seq && this.head - (r.pos[e] as number) <= this.capacity;
   }
 }
 
+interface Rings {
+  bytes: Buffer;
+  seq: Float64Array;
+  pos: Float64Array;
+  t: Float64Array;
+  prev: Float64Array;
+  code: Int32Array;
+}
+
+function makeRings(capacity: number, entries: number): Rings {
+  return {
+    bytes: Buffer.allocUnsafe(capacity),
+    seq: new Float64Array(entries).fill(-1),
+    pos: new Float64Array(entries),
+    t: new Float64Array(entries),
+    prev: new Float64Array(entries),
+    code: new Int32Array(entries),
+  };
+}
+
 /**
- * A frame too big for the ring as it is (a megabyte of params): a bounded copy of its JSON (more than the record shows
+ * A text too big for the ring as it is (a megabyte of params): a bounded copy of its JSON (more than the record shows
  * of it), or its first characters when it does not read as JSON. Masked here: a cut could split the token, and the
  * mask on reading would no longer find it.
  */

@@ -33,11 +33,12 @@ export class Metrics {
   }
 
   error(code: string): void {
-    bump(this.errors, labelValue(code), "other");
+    // Raw (cut to a label's length) and escaped when rendered, like the components' pairs: no regex per error.
+    bump(this.errors, code.length > 64 ? code.slice(0, 64) : code, "other");
   }
 
   callEnded(reason: string): void {
-    bump(this.ended, labelValue(reason), "other");
+    bump(this.ended, reason.length > 64 ? reason.slice(0, 64) : reason, "other");
   }
 
   request(name: string, seconds: number): void {
@@ -74,7 +75,7 @@ export class Metrics {
     );
     out.push(`ivrapi_accept_lost_total ${this.acceptLost}`);
     head("ivrapi_calls_ended_total", "counter", "Calls whose control ended, by reason.");
-    for (const [reason, n] of this.ended) out.push(`ivrapi_calls_ended_total{reason="${reason}"} ${n}`);
+    for (const [reason, n] of this.ended) out.push(`ivrapi_calls_ended_total{reason="${labelValue(reason)}"} ${n}`);
     head("ivrapi_components_total", "counter", "Components that ended, by oType and exit (transferKey).");
     for (const [k, n] of this.components) {
       const [otype, exit] = k.split("\u0000");
@@ -83,7 +84,7 @@ export class Metrics {
     head("ivrapi_dtmf_total", "counter", "Keys pressed on controlled calls.");
     out.push(`ivrapi_dtmf_total ${this.dtmf}`);
     head("ivrapi_errors_total", "counter", "Failed requests and applies on calls, by error code.");
-    for (const [code, n] of this.errors) out.push(`ivrapi_errors_total{code="${code}"} ${n}`);
+    for (const [code, n] of this.errors) out.push(`ivrapi_errors_total{code="${labelValue(code)}"} ${n}`);
     head("ivrapi_reconnects_total", "counter", "Connections that were ready, broke and became ready again.");
     out.push(`ivrapi_reconnects_total ${this.reconnects}`);
     head("ivrapi_frames_total", "counter", "WebSocket frames, by direction.");

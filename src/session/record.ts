@@ -36,7 +36,7 @@ export interface ComponentEntry extends Entry {
   transferKey?: string;
   results?: unknown;
   /**
-   * Inside the record only (never in a detail): where the stop event the results came in lies in the frame log. The
+   * Inside the record only (never in a detail): the stop event the results came in, its number in the frame log. The
    * results are read from it when the record is read, so they are the platform's, whatever a flow later does with
    * msg.payload (the same object), and keeping them costs a number.
    */
@@ -95,27 +95,6 @@ export interface FrameEntry {
   body: unknown;
 }
 
-/**
- * How a record keeps its frames: three numbers a frame in one flat array, `[ms after the accept, name and direction,
- * where the text lies in the frame log]`. The text is the frame as it crossed the wire, off the heap (frame-log.ts),
- * read (parsed, bounded, masked) only when someone asks. No object and no string per frame: hundreds of calls in
- * flight keep their frames through every garbage collection, which copies or marks each one it finds alive.
- */
-const FRAME_SLOTS = 3;
-
-/** Frame names as small numbers (they are the protocol's own constants, a few dozen at most). */
-const nameCodes = new Map<string, number>();
-const names: string[] = [];
-function nameCode(name: string): number {
-  let c = nameCodes.get(name);
-  if (c === undefined) {
-    c = names.length;
-    names.push(name);
-    nameCodes.set(name, c);
-  }
-  return c;
-}
-
 /** A call in the list: who, where, since when, what runs now. */
 export interface CallSummary {
   ivrid: string;
@@ -157,8 +136,12 @@ export class CallRecord {
   reason: string | undefined;
   readonly timeline: TimelineEntry[] = [];
   entriesDropped = 0;
-  private readonly frames: number[] = [];
-  framesDropped = 0;
+  /**
+   * The call's frames are in the frame log (off the heap), chained from the last: the record keeps its number and how
+   * many there were. They are read (parsed, bounded, masked) only when someone asks.
+   */
+  private lastFrame = -1;
+  private frameCount = 0;
   /** The component running now. */
   open: ComponentEntry | undefined;
   components = 0;
@@ -211,7 +194,7 @@ export class CallRecord {
     transferKey: string,
     results: Record<string, unknown>,
     timedOut: boolean,
-    /** The stop event: where its text lies in the frame log, or the text itself when it is not there. */
+    /** The stop event: its number in the frame log, or its text when it is not there. */
     stop?: number | string,
   ): void {
     // A component started before this record (taken over after a deploy) gets its entry now.
@@ -226,7 +209,14 @@ export class CallRecord {
       e.resultsAt =
         typeof stop === "number"
           ? stop
-          : this.log.put(stop ?? JSON.stringify(["ivrapi_component_stopped", { results }]), this.secret);
+          : this.log.put(
+              t,
+              "in",
+              "ivrapi_component_stopped",
+              stop ?? JSON.stringify(["ivrapi_component_stopped", { results }]),
+              -1,
+              this.secret,
+            );
       break;
     }
     if (this.open === e) this.open = undefined;
@@ -271,16 +261,20 @@ export class CallRecord {
   }
 
   /**
-   * A frame of this call, its wire text written to the frame log at `pos`: parsing, bounds and masking happen when the
-   * record is read, not on the call path.
+   * A frame of this call, as it crossed the wire: written to the frame log; parsing, bounds and masking happen when the
+   * record is read, not on the call path. Returns its number in the log (-1: frames are not kept).
    */
-  frame(t: number, dir: "in" | "out", name: string, pos: number): void {
-    if (this.limits.frames <= 0) return;
-    if (this.frames.length >= this.limits.frames * FRAME_SLOTS) {
-      this.frames.splice(0, FRAME_SLOTS);
-      this.framesDropped++;
-    }
-    this.frames.push(t - this.startedAt, nameCode(name) * 2 + (dir === "in" ? 0 : 1), pos);
+  frame(t: number, dir: "in" | "out", name: string, text: string): number {
+    if (this.limits.frames <= 0) return -1;
+    this.lastFrame = this.log.put(t, dir, name, text, this.lastFrame, this.secret);
+    this.frameCount++;
+    return this.lastFrame;
+  }
+
+  /** The frames written for the call before it had a record (the chain ending at `last`, `count` of them). */
+  adoptFrames(last: number, count: number): void {
+    this.lastFrame = last;
+    this.frameCount = count;
   }
 
   summary(): CallSummary {
@@ -316,7 +310,7 @@ export class CallRecord {
       if (e.kind === "component") {
         const { resultsAt, ...out } = e;
         if (e.transferKey !== undefined) out.transferKey = clipText(e.transferKey, secret, 64);
-        const stopText = resultsAt === undefined ? undefined : this.log.get(resultsAt);
+        const stopText = resultsAt === undefined ? undefined : this.log.text(resultsAt);
         if (stopText !== undefined) out.results = clip(resultsOf(stopText), secret);
         return out;
       }
@@ -329,25 +323,18 @@ export class CallRecord {
       timeline,
       entriesDropped: this.entriesDropped,
       frames,
-      framesDropped: this.framesDropped + this.frames.length / FRAME_SLOTS - frames.length,
+      framesDropped: this.frameCount - frames.length,
     };
   }
 
+  /** The newest frames (at most limits.frames) the log still holds. */
   private keptFrames(secret: string | undefined): FrameEntry[] {
-    const out: FrameEntry[] = [];
-    const f = this.frames;
-    for (let i = 0; i < f.length; i += FRAME_SLOTS) {
-      const text = this.log.get(f[i + 2] as number);
-      if (text === undefined) continue;
-      const code = f[i + 1] as number;
-      out.push({
-        t: this.startedAt + (f[i] as number),
-        dir: code % 2 === 0 ? "in" : "out",
-        name: names[code >> 1] as string,
-        body: clip(bodyOf(text), secret, FRAME_CLIP),
-      });
-    }
-    return out;
+    return this.log.chain(this.lastFrame, this.limits.frames).map((f) => ({
+      t: f.t,
+      dir: f.dir,
+      name: f.name,
+      body: clip(bodyOf(f.text), secret, FRAME_CLIP),
+    }));
   }
 
   private component(oId: number | string): ComponentEntry | undefined {
