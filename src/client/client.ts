@@ -23,9 +23,9 @@ import { emitFrame, observeFrame } from "./types";
 
 export type { ClientEvents, ClientObserver, ConnectionInfo, ConnectionState, StateChange } from "./types";
 
-import { type Answer, RequestTracker, type Settled } from "./requests";
+import { type Answer, type Done, RequestTracker, type Settled } from "./requests";
 
-export type { Answer, Settled } from "./requests";
+export type { Answer, Done, Settled } from "./requests";
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -90,6 +90,8 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     this.log = logger;
     this.rules = resultRulesOf(this.options);
     this.decodeOptions = { maxFrameBytes: this.options.maxFrameBytes, resultRules: this.rules };
+    this.requests.onBug = (err) =>
+      this.log.error(`a request's waiter failed on its answer: ${this.mask(describeError(err))}`);
     this.subscriptionId =
       this.options.subscriptionId ?? `ivrapi-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
     this.backoff = new Backoff(this.options);
@@ -144,27 +146,57 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
    * other answer (code `rejected`, the answer whole in details.body), a timeout, a lost connection, or when not ready. The only place qids are made and matched.
    */
   request<N extends RequestName>(name: N, params: RequestParams<N>, opts: RequestOptions = {}): Promise<Answer> {
-    return this.send(name, params as Record<string, unknown>, opts.timeoutMs, false, opts.settled);
+    return this.promised(name, params as Record<string, unknown>, opts.timeoutMs, false, opts.settled);
   }
 
-  private send(
+  /**
+   * The same request, followed by a callback instead of a promise: `done` is told its answer (success) or its error,
+   * once, and never in the same turn as this call (a request that cannot be sent is told a microtask later, as a
+   * promise's rejection would be). The runtime's own hot path (components) uses it: no promise, no reaction, no
+   * microtask per request. `done` runs inside the client's loops, so it must not throw (a throw is logged).
+   */
+  call<N extends RequestName>(name: N, params: RequestParams<N>, timeoutMs: number | undefined, done: Done): void {
+    const err = this.send(name, params as Record<string, unknown>, timeoutMs, false, done);
+    if (err) queueMicrotask(() => done(err, undefined));
+  }
+
+  private promised(
     name: RequestName,
     params: Record<string, unknown>,
     timeoutMs: number | undefined,
     handshake: boolean,
     settled?: Settled,
   ): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
+      const err = this.send(name, params, timeoutMs, handshake, (e, answer) => {
+        settled?.(e);
+        if (e) reject(e);
+        else resolve(answer as Answer);
+      });
+      if (err) {
+        settled?.(err);
+        reject(err);
+      }
+    });
+  }
+
+  /** Sends a request; `done` is told how it ends. Returns the error instead when it cannot be sent at all. */
+  private send(
+    name: RequestName,
+    params: Record<string, unknown>,
+    timeoutMs: number | undefined,
+    handshake: boolean,
+    done: Done,
+  ): IvrApiError | undefined {
     const ws = this.ws;
     const open = ws !== undefined && ws.readyState === WebSocket.OPEN;
     if (!open || (!handshake && this._state !== "ready")) {
-      const err = new IvrApiError(
+      return new IvrApiError(
         "not_connected",
         // "ready" with a socket that is not open: the close is under way and not reported yet.
         `cannot send ${name}: ${this._state === "ready" && !open ? "the socket is closing" : `the connection is ${this._state}`}`,
         { request: name },
       );
-      settled?.(err);
-      return Promise.reject(err);
     }
     // Encoded before a qid is taken: a body that cannot be serialised (BigInt, a cycle) is refused here.
     const qid = this.requests.nextId();
@@ -177,17 +209,15 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       text = encode(name, body);
     } catch (err) {
       const why = `${name} cannot be sent: its body is not serialisable JSON (${(err as Error).message})`;
-      const refused = new IvrApiError("invalid", why, { request: name });
-      settled?.(refused);
-      return Promise.reject(refused);
+      return new IvrApiError("invalid", why, { request: name });
     }
     const ivrid = typeof params.ivrid === "string" ? params.ivrid : undefined;
-    const answer = this.requests.open(qid, name, timeoutMs ?? this.options.requestTimeoutMs, ivrid, settled);
+    this.requests.open(qid, name, timeoutMs ?? this.options.requestTimeoutMs, ivrid, done);
     // No per-frame callback: the socket was checked open above, and a write that fails closes it, which fails
     // everything in flight with connection_lost (dropped()).
     this.write(ws, text);
     if (this._observer) this._observer.frame("out", name, body, text, ivrid);
-    return answer;
+    return undefined;
   }
 
   private write(ws: WebSocket, text: string): void {
@@ -248,7 +278,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
 
   private async handshake(ws: WebSocket): Promise<void> {
     try {
-      const hello = await this.send("connection_info", {}, undefined, true);
+      const hello = await this.promised("connection_info", {}, undefined, true);
       const read = readConnectionInfo(hello, this.options.requiredCapabilities);
       if ("missing" in read) {
         ws.terminate();
@@ -277,7 +307,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
   }
 
   private async subscribe(): Promise<void> {
-    await this.send(
+    await this.promised(
       "subscribe",
       { id: this.subscriptionId, objects: "any", events: this.options.events, expires: this.options.subscriptionTtlS },
       undefined,
@@ -367,14 +397,18 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
       const frame = decode(raw, this.decodeOptions);
       if (frame.kind === "error") this.log.warn(`refused a frame from the server (${frame.code}): ${frame.message}`);
       else if (frame.kind === "result") {
-        // Settled first: the observer learns which call the answer is for. The request's `settled` callback runs now;
-        // its promise's reactions run later.
-        const settled = this.requests.settle(frame.qid, frame.request, frame.body, frame.outcome);
-        if (this._observer) {
-          const ivrid = settled ? settled.ivrid : this.requests.timedOutCall(frame.qid);
-          this._observer.frame("in", answerName(frame.request), frame.body, frame.text, ivrid);
+        // Claimed first: the observer learns which call the answer is for, and sees it before its waiter does.
+        const claimed = this.requests.claim(frame.qid, frame.request);
+        try {
+          if (this._observer) {
+            const ivrid = claimed ? claimed.ivrid : this.requests.timedOutCall(frame.qid);
+            this._observer.frame("in", answerName(frame.request), frame.body, frame.text, ivrid);
+          }
+        } finally {
+          // Whatever the observer does, a claimed request is answered (it is off the list: nothing else would).
+          if (claimed) this.requests.settle(claimed, frame.body, frame.outcome);
         }
-        if (settled) return;
+        if (claimed) return;
       } else if (this._observer) observeFrame(this._observer, frame);
       // ws can deliver subscribe_result and the first api_start in one read, before the handshake's promise chain
       // has made us ready: hold such events until then, or an accept would be refused as "not connected".

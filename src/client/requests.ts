@@ -12,14 +12,18 @@ export interface Answer {
 /** Told once that a request is over: with nothing on success, else with its error (see RequestOptions.settled). */
 export type Settled = (err?: IvrApiError) => void;
 
+/**
+ * Told once that a request is over: its answer, or its error. The runtime's own requests are followed this way (no
+ * promise, no microtask per request); the promise of IvrApiClient.request is made from it, at the edge.
+ */
+export type Done = (err: IvrApiError | undefined, answer: Answer | undefined) => void;
+
 interface Pending {
   name: RequestName;
-  settled: Settled | undefined;
   /** The call the request is for (its ivrid), when it names one. */
   ivrid: string | undefined;
-  resolve: (a: Answer) => void;
-  reject: (e: IvrApiError) => void;
-  /** When it times out (ms epoch), and the timeout it was given (for the error text). */
+  done: Done;
+  /** When it times out (performance.now() ms), and the timeout it was given (for the error text). */
   deadline: number;
   timeoutMs: number;
 }
@@ -42,6 +46,8 @@ export class RequestTracker {
   private readonly timedOut = new Map<Qid, string | undefined>();
   /** Told how long each answered request took (the metrics' histogram); unset, nothing is measured. */
   onAnswer: ((request: string, ms: number, ok: boolean) => void) | undefined;
+  /** Told when a Done callback threw: the loops that call them (answers, sweeps, a lost socket) go on. */
+  onBug: ((err: unknown) => void) | undefined;
 
   /** A qid never used before on this client. */
   nextId(): number {
@@ -53,36 +59,35 @@ export class RequestTracker {
     return this.pending.size;
   }
 
-  /** Registers a request under its qid and returns the promise of its answer. */
-  open(qid: number, name: RequestName, timeoutMs: number, ivrid?: string, settled?: Settled): Promise<Answer> {
-    return new Promise<Answer>((resolve, reject) => {
-      const deadline = performance.now() + timeoutMs;
-      this.pending.set(qid, { name, settled, ivrid, resolve, reject, deadline, timeoutMs });
-      // Only while something waits: an idle client keeps no timer (and never holds the process open).
-      this.sweeper ??= setInterval(() => this.sweep(), Math.min(SWEEP_MS, Math.max(1, timeoutMs)));
-    });
+  /** Registers a request under its qid; `done` is told its answer or its error, once. */
+  open(qid: number, name: RequestName, timeoutMs: number, ivrid: string | undefined, done: Done): void {
+    const deadline = performance.now() + timeoutMs;
+    this.pending.set(qid, { name, ivrid, done, deadline, timeoutMs });
+    // Only while something waits: an idle client keeps no timer (and never holds the process open).
+    this.sweeper ??= setInterval(() => this.sweep(), Math.min(SWEEP_MS, Math.max(1, timeoutMs)));
   }
 
   /** Fails one request (its frame could not be sent). */
   fail(qid: Qid, err: IvrApiError): void {
     const p = this.take(qid);
-    p?.reject(err);
-    p?.settled?.(err);
+    if (p) this.tell(p, err, undefined);
   }
 
   /**
-   * Settles the request an answer belongs to and returns it (with the call it was for); undefined when nobody waits
-   * for it (late after a timeout, or a qid we never sent), so the caller can report it instead of dropping it.
+   * Takes the request an answer belongs to off the list and returns it (with the call it was for); undefined when
+   * nobody waits for it (late after a timeout, or a qid we never sent), so the caller can report it instead of
+   * dropping it. `settle` then tells its waiter.
    */
-  settle(
-    qid: Qid,
-    request: string,
-    body: ResultBody,
-    outcome: ResultOutcome,
-  ): { ivrid: string | undefined } | undefined {
+  claim(qid: Qid, request: string): { ivrid: string | undefined } | undefined {
     const waiting = this.pending.get(qid);
     if (!waiting || waiting.name !== request) return undefined;
-    const p = this.take(qid) as Pending;
+    return this.take(qid);
+  }
+
+  /** Tells a claimed request's waiter its answer: success, or `rejected` with the answer whole. */
+  settle(claimed: { ivrid: string | undefined }, body: ResultBody, outcome: ResultOutcome): void {
+    const p = claimed as Pending;
+    const request = p.name;
     if (this.onAnswer)
       this.onAnswer(request, performance.now() - (p.deadline - p.timeoutMs), outcome.status !== "error");
     if (outcome.status === "error") {
@@ -91,13 +96,8 @@ export class RequestTracker {
         body,
         ...(outcome.code === undefined ? {} : { serverCode: outcome.code }),
       });
-      p.reject(err);
-      p.settled?.(err);
-    } else {
-      p.resolve({ request: p.name, body, outcome });
-      p.settled?.();
-    }
-    return p;
+      this.tell(p, err, undefined);
+    } else this.tell(p, undefined, { request, body, outcome });
   }
 
   /** The call a request that timed out was for (an answer that comes after all still belongs to it). */
@@ -108,10 +108,10 @@ export class RequestTracker {
   /** Fails everything in flight with the same cause (connection lost, closed), and stops the sweep. */
   failAll(err: IvrApiError): void {
     for (const qid of [...this.pending.keys()]) {
-      const p = this.take(qid) as Pending;
-      const failed = new IvrApiError(err.code, `${p.name}: ${err.message}`, { request: p.name });
-      p.reject(failed);
-      p.settled?.(failed);
+      const p = this.take(qid);
+      // A waiter told earlier in this loop may have sent a new request (it fails at once: the socket is gone).
+      if (!p) continue;
+      this.tell(p, new IvrApiError(err.code, `${p.name}: ${err.message}`, { request: p.name }), undefined);
     }
     clearInterval(this.sweeper);
     this.sweeper = undefined;
@@ -131,9 +131,19 @@ export class RequestTracker {
       this.take(qid);
       if (this.timedOut.size >= TIMED_OUT_KEPT) this.timedOut.delete(this.timedOut.keys().next().value as Qid);
       this.timedOut.set(qid, p.ivrid);
-      const late = new IvrApiError("timeout", `no answer to ${p.name} within ${p.timeoutMs} ms`, { request: p.name });
-      p.reject(late);
-      p.settled?.(late);
+      this.tell(
+        p,
+        new IvrApiError("timeout", `no answer to ${p.name} within ${p.timeoutMs} ms`, { request: p.name }),
+        undefined,
+      );
+    }
+  }
+
+  private tell(p: Pending, err: IvrApiError | undefined, answer: Answer | undefined): void {
+    try {
+      p.done(err, answer);
+    } catch (bug) {
+      this.onBug?.(bug);
     }
   }
 

@@ -1,7 +1,7 @@
 // Components on controlled calls: one at a time per call (rule 2) with a busy policy, terminate before the next
 // (rule 3), an apply timeout, and matching every ivrapi_component_stopped to the component it ends.
 import { randomInt } from "node:crypto";
-import type { Answer } from "../client/client";
+import type { Answer, Done } from "../client/client";
 import { IvrApiError } from "../client/errors";
 import type { ComponentData, ComponentStoppedBody } from "../protocol";
 import type { ApplyOptions, QueuedApply, RunningComponent, Session } from "./session";
@@ -35,7 +35,8 @@ export function randomFirstOId(): number {
 /** What the registry lends the components: its one way to send, and where results and warnings go. */
 export interface ComponentHost {
   terminateRequest(s: Session): Promise<Answer>;
-  applyRequest(s: Session, data: ComponentData, source: string | undefined): Promise<Answer>;
+  /** Sends the apply; `done` is told its answer or error (never in the same turn). */
+  applyRequest(s: Session, data: ComponentData, source: string | undefined, done: Done): void;
   /** Is the session still the live record of its call? */
   isHeld(s: Session): boolean;
   stopped(s: Session, result: ComponentResult): void;
@@ -315,31 +316,30 @@ export class Components {
 
   private send(s: Session, running: RunningComponent): void {
     const oId = running.oId;
-    this.host.applyRequest(s, running.data, running.source).then(
-      (answer) => {
-        if (!isActive(s, running)) return;
-        // A server that numbers components itself may say so in the answer: its stop event will use that oId.
-        const theirs = answer.body.oId;
-        // Ours echoed as a number (the usual answer) is settled without making a string of it.
-        if (
-          theirs !== oId &&
-          (typeof theirs === "number" || typeof theirs === "string") &&
-          String(theirs) !== running.key
-        ) {
-          running.serverOId = String(theirs);
-          this.byOId.set(running.serverOId, s);
-        }
-        this.startTimer(s, running);
-      },
-      (err: IvrApiError) => {
+    this.host.applyRequest(s, running.data, running.source, (err, answer) => {
+      if (err) {
         // No answer (timeout, socket gone): the server may run it, so it keeps the call (rule 2).
         if (err.code === "timeout" || err.code === "connection_lost") {
           this.orphan(s, running, err);
           // The Timeout covers an orphan too: it is terminated when it would have been, or it holds the call.
           if (isActive(s, running)) this.startTimer(s, running);
         } else this.settle(s, running, err);
-      },
-    );
+        return;
+      }
+      if (!isActive(s, running)) return;
+      // A server that numbers components itself may say so in the answer: its stop event will use that oId.
+      const theirs = (answer as Answer).body.oId;
+      // Ours echoed as a number (the usual answer) is settled without making a string of it.
+      if (
+        theirs !== oId &&
+        (typeof theirs === "number" || typeof theirs === "string") &&
+        String(theirs) !== running.key
+      ) {
+        running.serverOId = String(theirs);
+        this.byOId.set(running.serverOId, s);
+      }
+      this.startTimer(s, running);
+    });
   }
 
   private startTimer(s: Session, r: RunningComponent): void {

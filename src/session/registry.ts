@@ -2,7 +2,7 @@
 // rules of PROTOCOL.md that a single request cannot: the session key (1), one component at a time (2, 3),
 // nothing after api_stop or abort (4, 5), first accept wins (6), reaccept after a reconnect (7).
 import { EventEmitter } from "node:events";
-import type { Answer, IvrApiClient, StateChange } from "../client/client";
+import type { Answer, Done, IvrApiClient, StateChange } from "../client/client";
 import { IvrApiError } from "../client/errors";
 import { MAX_TIMER_MS } from "../client/options";
 import {
@@ -107,9 +107,9 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     );
     this.components = new Components(
       {
-        applyRequest: (s, data, source) => {
+        applyRequest: (s, data, source, done) => {
           if (this.listenerCount("component_started") > 0) this.started(s, data, source);
-          return this.sessionRequest(s, "ivrapi_component_apply", { data });
+          this.sessionCall(s, "ivrapi_component_apply", { data }, done);
         },
         terminateRequest: (s) => this.sessionRequest(s, "ivrapi_component_terminate", {}),
         isHeld: (s) => this.sessions.get(s.ivrid) === s,
@@ -414,47 +414,90 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     return true;
   }
 
-  /** Sends a session request with the session's key (rule 1); the one path every session request takes. */
+  /**
+   * Sends a session request with the session's key (rule 1); the one path every session request takes (sessionCall is
+   * the same path followed by a callback).
+   */
   sessionRequest<N extends SessionRequestName>(
     s: Session | string,
     name: N,
     params: Omit<RequestParams<N>, "key" | "ivrid">,
     opts: { timeoutMs?: number } = {},
   ): Promise<Answer> {
+    const ready = this.prepare(s, name, params);
+    if (ready instanceof IvrApiError) return Promise.reject(ready);
+    const [session, body] = ready;
+    session.inFlight++;
+    return this.client.request(name, body, {
+      timeoutMs: opts.timeoutMs,
+      settled: (err) => this.settled(session, name, err),
+    });
+  }
+
+  /**
+   * sessionRequest followed by a callback (see IvrApiClient.call): what the components send on every call, without a
+   * promise per request. `done` is never told in the same turn.
+   */
+  private sessionCall<N extends SessionRequestName>(
+    s: Session,
+    name: N,
+    params: Omit<RequestParams<N>, "key" | "ivrid">,
+    done: Done,
+  ): void {
+    const ready = this.prepare(s, name, params);
+    if (ready instanceof IvrApiError) {
+      queueMicrotask(() => done(ready, undefined));
+      return;
+    }
+    const [session, body] = ready;
+    session.inFlight++;
+    this.client.call(name, body, undefined, (err, answer) => {
+      this.settled(session, name, err);
+      done(err, answer);
+    });
+  }
+
+  /** The request's body with the session's key and ivrid, or why it cannot be sent for this call now. */
+  private prepare<N extends SessionRequestName>(
+    s: Session | string,
+    name: N,
+    params: Omit<RequestParams<N>, "key" | "ivrid">,
+  ): [Session, RequestParams<N>] | IvrApiError {
     let session: Session;
     try {
       session = typeof s === "string" ? this.require(s) : s;
     } catch (err) {
-      return Promise.reject(err);
+      return err as IvrApiError;
     }
     if (session.status === "aborting" && name !== "ivrapi_abort") {
-      return Promise.reject(this.ended(session, "it is being handed back to the script"));
+      return this.ended(session, "it is being handed back to the script");
     }
     if (session.status === "reaccepting" && name !== "ivrapi_reaccept") {
-      if (session.handBackDue) return Promise.reject(this.ended(session, "it is being handed back to the script"));
+      if (session.handBackDue) return this.ended(session, "it is being handed back to the script");
       const why = `call ${session.ivrid} is being taken back after a reconnect; ${name} was not sent`;
-      return Promise.reject(new IvrApiError("not_connected", why, { ivrid: session.ivrid, request: name }));
+      return new IvrApiError("not_connected", why, { ivrid: session.ivrid, request: name });
     }
     // Copied with Object.assign, not a spread (see IvrApiClient.request): the copies share one hidden class.
     const fields: Record<string, unknown> = Object.assign({}, params);
     fields.key = session.call.key;
     fields.ivrid = session.ivrid;
-    const body = fields as unknown as RequestParams<N>;
-    // The guard's clock: a call with a request in flight is not idle, and an answer restarts the clock. Told by the
-    // client when the request is over (no promise of its own per request).
-    session.inFlight++;
-    const settled = (err?: IvrApiError) => {
-      session.inFlight--;
-      session.lastActive = performance.now();
-      if (!err) return;
-      // Called from inside the client's loops (answers, timeouts, a lost socket): a listener's bug must not stop them.
-      try {
-        this.report(session.call, name, err);
-      } catch (bug) {
-        this.emit("warning", `a failure listener failed on call ${session.ivrid}: ${(bug as Error).message}`);
-      }
-    };
-    return this.client.request(name, body, { timeoutMs: opts.timeoutMs, settled });
+    return [session, fields as unknown as RequestParams<N>];
+  }
+
+  /**
+   * A session request is over. The guard's clock: a call with a request in flight is not idle, and an answer restarts
+   * the clock (counted here, told by the client, no promise of its own per request).
+   */
+  private settled(session: Session, name: SessionRequestName, err: IvrApiError | undefined): void {
+    session.inFlight--;
+    session.lastActive = performance.now();
+    if (!err) return;
+    // Called from inside the client's loops (answers, timeouts, a lost socket): a listener's bug must not stop them.
+    try {
+      this.report(session.call, name, err);
+    } catch (bug) {
+      this.emit("warning", `a failure listener failed on call ${session.ivrid}: ${(bug as Error).message}`);
+    }
   }
 
   private ended(s: Session, why: string): IvrApiError {
