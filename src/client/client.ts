@@ -14,6 +14,7 @@ import {
   type ResultRules,
   type ServerFrame,
 } from "../protocol";
+import { copyBody } from "../protocol/fast";
 import { Backoff } from "./backoff";
 import { IvrApiError, maskToken } from "./errors";
 import { type Failure, missingCapabilities, socketFailure, upgradeFailure, urlProblem } from "./failure";
@@ -201,9 +202,8 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     // Encoded before a qid is taken: a body that cannot be serialised (BigInt, a cycle) is refused here.
     const qid = this.requests.nextId();
     let text: string;
-    // Object.assign, not a spread: V8 gives a spread's copy a hidden class of its own as soon as a field is added to it
-    // (`{ ...params, qid }` included), so every request made one (and garbage for the full collector).
-    const body: Record<string, unknown> = Object.assign({}, params);
+    // Not a spread (see copyBody): `{ ...params, qid }` made a hidden class per request (garbage for the full collector).
+    const body = copyBody(params);
     body.qid = qid;
     try {
       text = encode(name, body);

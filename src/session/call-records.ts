@@ -62,8 +62,8 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
   private recentMax: number;
   /** The limits of the records made from now on: one object they all share (configure makes a new one). */
   private limits: RecordLimits;
-  /** Where frames' texts go (configure makes a new one when its size changes; older records keep theirs). */
-  private log: FrameLog;
+  /** Where the frames go (shared by every record; configure resizes it). */
+  private readonly log: FrameLog;
 
   constructor(options: CallRecordsOptions = {}) {
     super();
@@ -81,8 +81,9 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
       entries: count(o.entriesPerCall, this.limits.entries, 2),
       frames: count(o.framesPerCall, this.limits.frames, 0),
     };
+    // A log of another size starts empty; numbers kept from the old one (records, early frames) name nothing in it.
     const bytes = count(o.frameLogBytes, this.log.capacity, MIN_FRAME_LOG_BYTES);
-    if (bytes !== this.log.capacity) this.log = new FrameLog(bytes);
+    if (bytes !== this.log.capacity) this.log.resize(bytes);
     this.trim();
   }
 
@@ -177,9 +178,9 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
           // An answer: the client said which call it is for (or it is for none).
         } else if (name === "ivrapi_component_stopped") {
           ivrid = body.ivrid;
-          // Placed now when it names its call; its text is kept (on the heap) only while it has no place in the log.
+          // Placed now when it names its call; else its text is kept (on the heap) until the registry places it.
           const pos = typeof ivrid === "string" ? route(t, dir, name, text, ivrid) : -1;
-          stops.set(body, { t, text: pos >= 0 ? undefined : text, pos });
+          stops.set(body, { t, text: typeof ivrid === "string" ? undefined : text, pos });
           return;
         } else if (name === "ivrapi_dtmf") ivrid = body.ivrid;
         else ivrid = (body.data as { ivrid?: unknown } | undefined)?.ivrid;
@@ -257,7 +258,7 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
       m.component(r.data.oType, r.transferKey);
       const rec = mine(call.ivrid);
       if (!rec) return;
-      const at = stop === undefined || stop.pos < 0 ? stop?.text : stop.pos;
+      const at = stop === undefined || stop.pos < 0 ? undefined : stop.pos;
       rec.componentStopped(Date.now(), r.oId, r.data, r.transferKey, r.results, r.timedOut, at);
       this.changed(rec);
     };

@@ -8,6 +8,9 @@
 // many.
 import { CLIP, clip, clipText } from "./clip";
 
+/** What a text too big to keep whole keeps of its JSON (see shrink): more than any reader shows. */
+const SHRINK = { ...CLIP, depth: CLIP.depth + 3, keys: 64, items: 32, chars: 1000 };
+
 /** Bytes of the length written before each text. */
 const HEAD = 4;
 
@@ -23,6 +26,8 @@ export interface LoggedFrame {
   dir: "in" | "out";
   name: string;
   text: string;
+  /** False when the text was too big to keep whole: a bounded copy of it (see shrink). */
+  whole: boolean;
 }
 
 /** Frame names as small numbers (they are the protocol's own constants, a few dozen at most). */
@@ -45,13 +50,34 @@ export class FrameLog {
   private head = 0;
   /** Frames ever written: a frame's number (its entry is number % entries while it lasts). */
   private count = 0;
+  private _capacity = 0;
   /** The biggest text written as it is; a bigger one is written as a bounded copy of itself (see put). */
-  private readonly maxText: number;
-  private readonly entries: number;
+  private maxText = 0;
+  private entries = 0;
 
-  constructor(readonly capacity: number = DEFAULT_FRAME_LOG_BYTES) {
+  constructor(capacity: number = DEFAULT_FRAME_LOG_BYTES) {
+    this.resize(capacity);
+  }
+
+  /** Bytes of the text ring (the entries take about 3/8 more). */
+  get capacity(): number {
+    return this._capacity;
+  }
+
+  /**
+   * Starts over with rings of another size: what was written is gone. Frames go on being numbered from where they
+   * were, so a number kept from before never names a frame of the new rings.
+   */
+  resize(capacity: number): void {
+    this._capacity = capacity;
     this.maxText = Math.floor(capacity / 16);
     this.entries = Math.floor(capacity / BYTES_PER_ENTRY);
+    this.rings = undefined;
+  }
+
+  /** Whether a text is kept whole (else as a bounded copy). */
+  holdsWhole(text: string): boolean {
+    return text.length * 3 <= this.maxText;
   }
 
   /**
@@ -60,7 +86,8 @@ export class FrameLog {
    */
   put(t: number, dir: "in" | "out", name: string, text: string, prev = -1, secret?: string): number {
     // A UTF-8 byte count is at most 3 per UTF-16 unit: the cheap bound decides where the text goes.
-    if (text.length * 3 > this.maxText) text = shrink(text, this.maxText, secret);
+    const whole = text.length * 3 <= this.maxText;
+    if (!whole) text = shrink(text, this.maxText, secret);
     this.rings ??= makeRings(this.capacity, this.entries);
     const r = this.rings;
     const cap = this.capacity;
@@ -79,7 +106,7 @@ export class FrameLog {
     r.pos[e] = this.head;
     r.t[e] = t;
     r.prev[e] = prev;
-    r.code[e] = nameCode(name) * 2 + (dir === "in" ? 0 : 1);
+    r.code[e] = nameCode(name) * 4 + (whole ? 0 : 2) + (dir === "in" ? 0 : 1);
     this.head += HEAD + n;
     return seq;
   }
@@ -94,9 +121,16 @@ export class FrameLog {
     return {
       t: r.t[e] as number,
       dir: code % 2 === 0 ? "in" : "out",
-      name: names[code >> 1] as string,
+      name: names[code >> 2] as string,
       text: r.bytes.toString("utf8", at + HEAD, at + HEAD + r.bytes.readUInt32LE(at)),
+      whole: (code & 2) === 0,
     };
+  }
+
+  /** Whether frame `seq` is still here, its text whole (nothing is read). */
+  isWhole(seq: number): boolean {
+    const r = this.rings;
+    return r !== undefined && this.has(r, seq) && ((r.code[seq % this.entries] as number) & 2) === 0;
   }
 
   /** The text of frame `seq`, or undefined when it is gone. */
@@ -152,9 +186,10 @@ function makeRings(capacity: number, entries: number): Rings {
 }
 
 /**
- * A text too big for the ring as it is (a megabyte of params): a bounded copy of its JSON (more than the record shows
- * of it), or its first characters when it does not read as JSON. Masked here: a cut could split the token, and the
- * mask on reading would no longer find it.
+ * A text too big for the ring as it is (a megabyte of params): a bounded copy of its JSON, or its first characters when
+ * it does not read as JSON. Masked here: a cut could split the token, and the mask on reading would no longer find it.
+ * The copy keeps more (levels, keys, items, characters) than a record shows of a frame, so what a record shows of it
+ * is the same, except the counts of what was left out ("+N keys") where this copy already left some out.
  */
 function shrink(text: string, maxBytes: number, secret: string | undefined): string {
   let v: unknown;
@@ -163,6 +198,6 @@ function shrink(text: string, maxBytes: number, secret: string | undefined): str
   } catch {
     return clipText(text, secret, Math.floor(maxBytes / 3));
   }
-  const out = JSON.stringify(clip(v, secret, { ...CLIP, depth: CLIP.depth + 1 }));
+  const out = JSON.stringify(clip(v, secret, SHRINK));
   return out.length * 3 > maxBytes ? out.slice(0, Math.floor(maxBytes / 3)) : out;
 }

@@ -5,6 +5,7 @@
 // own (it starts cleared), the events see every key while control is held.
 import { IvrApiError } from "../client/errors";
 import type { DtmfBody } from "../protocol";
+import { copyBody } from "../protocol/fast";
 import type { SessionRegistry } from "./registry";
 import type { ApplyOptions } from "./session";
 import type { CallInfo, ComponentResult } from "./types";
@@ -60,8 +61,8 @@ function collectData(o: MenuOptions, typed: string): Data {
 
 /** The prompt as applied: with barge-in, any key interrupts it unless the data names its own symbols. */
 function promptData(p: Data, bargeIn: boolean): Data {
-  // Object.assign, not spreads: the oId the runtime adds would give a spread's copy a hidden class of its own.
-  const out: Data = Object.assign({}, p);
+  // Not a spread (see copyBody): the oId the runtime adds would give a spread's copy a hidden class of its own.
+  const out = copyBody(p);
   if (!bargeIn) out.interruptSymbols = "";
   else if (p.interruptSymbols === undefined || p.interruptSymbols === "") out.interruptSymbols = ALL_DTMF;
   return out;

@@ -41,6 +41,11 @@ export interface ComponentEntry extends Entry {
    * msg.payload (the same object), and keeping them costs a number.
    */
   resultsAt?: number;
+  /**
+   * Inside the record only: the results as shown (a bounded copy, made before any flow sees them), when the frame log
+   * does not hold their stop event whole (frames not kept, or a stop event too big for it).
+   */
+  resultsKept?: unknown;
   durationMs?: number;
   timedOut?: boolean;
   /** It never ran or its end was never reported: the error code (see the error entry beside it). */
@@ -194,8 +199,8 @@ export class CallRecord {
     transferKey: string,
     results: Record<string, unknown>,
     timedOut: boolean,
-    /** The stop event: its number in the frame log, or its text when it is not there. */
-    stop?: number | string,
+    /** The stop event's number in the frame log, when it is there. */
+    stop?: number,
   ): void {
     // A component started before this record (taken over after a deploy) gets its entry now.
     const e = this.component(oId) ?? this.componentStarted(t, oId, data);
@@ -203,20 +208,11 @@ export class CallRecord {
     e.transferKey = transferKey.length > 64 ? `${transferKey.slice(0, 64)}…` : transferKey;
     e.durationMs = t - e.t;
     if (timedOut) e.timedOut = true;
-    // The results as they came (the stop event's text; a text made here only when there is none): bounded and masked
-    // when read.
+    // The results as they came: read from the stop event in the frame log when the record is read (bounded and masked
+    // then), else a bounded copy made now.
     for (const _ in results) {
-      e.resultsAt =
-        typeof stop === "number"
-          ? stop
-          : this.log.put(
-              t,
-              "in",
-              "ivrapi_component_stopped",
-              stop ?? JSON.stringify(["ivrapi_component_stopped", { results }]),
-              -1,
-              this.secret,
-            );
+      if (stop !== undefined && this.log.isWhole(stop)) e.resultsAt = stop;
+      else e.resultsKept = clip(results, this.secret);
       break;
     }
     if (this.open === e) this.open = undefined;
@@ -308,10 +304,11 @@ export class CallRecord {
     const timeline = this.timeline.map((e): TimelineEntry => {
       if (e.kind === "accept") return { ...e, params: clipText(e.params, secret, PARAMS_CHARS) };
       if (e.kind === "component") {
-        const { resultsAt, ...out } = e;
+        const { resultsAt, resultsKept, ...out } = e;
         if (e.transferKey !== undefined) out.transferKey = clipText(e.transferKey, secret, 64);
         const stopText = resultsAt === undefined ? undefined : this.log.text(resultsAt);
         if (stopText !== undefined) out.results = clip(resultsOf(stopText), secret);
+        else if (resultsKept !== undefined) out.results = resultsKept;
         return out;
       }
       if (e.kind === "dtmf") return { ...e, digit: clipText(e.digit, secret, 16) };

@@ -14,7 +14,7 @@ import {
   type RequestParams,
   type SessionRequestName,
 } from "../protocol";
-import { fastComponentData } from "../protocol/fast";
+import { copyBody, fastComponentData } from "../protocol/fast";
 import { Call, isCall, toCall } from "./call";
 import { Components, DEFAULT_MAX_QUEUE } from "./components";
 import { checkIdleGuard, IdleGuard } from "./idle-guard";
@@ -325,8 +325,8 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     // The one check of the data (key and ivrid are the session's own); its output is a fresh copy the runtime may
     // add its oId to.
     if (fastComponentData(data)) {
-      // Object.assign, not a spread: the oId added next would give a spread's copy a hidden class of its own.
-      return this.components.apply(s, Object.assign({}, data) as ComponentData, options);
+      // Not a spread (see copyBody): the oId added next would give a spread's copy a hidden class of its own.
+      return this.components.apply(s, copyBody(data) as ComponentData, options);
     }
     const checked = ComponentData.safeParse(data);
     if (!checked.success) {
@@ -477,8 +477,8 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       const why = `call ${session.ivrid} is being taken back after a reconnect; ${name} was not sent`;
       return new IvrApiError("not_connected", why, { ivrid: session.ivrid, request: name });
     }
-    // Copied with Object.assign, not a spread (see IvrApiClient.request): the copies share one hidden class.
-    const fields: Record<string, unknown> = Object.assign({}, params);
+    // Not a spread (see copyBody): the copies share one hidden class.
+    const fields: Record<string, unknown> = copyBody(params);
     fields.key = session.call.key;
     fields.ivrid = session.ivrid;
     return [session, fields as unknown as RequestParams<N>];

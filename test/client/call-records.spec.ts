@@ -3,7 +3,9 @@
 // stop with its reason), its frames are bounded and never hold the token, ended records are capped (10,000 calls
 // leave at most N), and the metrics move as expected and parse as Prometheus text.
 import assert from "node:assert/strict";
+import type { ClientObserver } from "../../src/client/types";
 import { CallRecords } from "../../src/session/call-records";
+import { clip } from "../../src/session/clip";
 import type { ComponentEntry, ErrorEntry, TimelineEntry } from "../../src/session/record";
 import type { SessionRegistry } from "../../src/session/registry";
 import type { CallInfo } from "../../src/session/types";
@@ -138,6 +140,44 @@ describe("call record (runtime): timeline, frames, bounds, metrics", function ()
     const gone = after.timeline.find((e) => e.kind === "component") as ComponentEntry;
     assert.equal(gone.results, undefined, "results no longer kept are left out, never another frame's");
     assert.equal(gone.transferKey, "transfer");
+  });
+
+  it("a log resized by configure starts empty: no frame kept from before shows up on another call", () => {
+    const store = new CallRecords({ framesPerCall: 30, frameLogBytes: 64 * 1024 });
+    const a = fakeConnection(store, "conn-a", "tokA-secret");
+    const b = fakeConnection(store, "conn-b", "tokB-secret");
+    // call-a's accept goes out before it has a record (an early frame, number 0 of the old log).
+    a.observer.frame("out", "ivrapi_accept", { ivrid: "call-a" }, '["ivrapi_accept",{"ivrid":"call-a"}]', "call-a");
+    store.configure({ frameLogBytes: 128 * 1024 });
+    // The other connection's first frame after the resize, with that connection's token in it.
+    const text = '["notify",{"data":{"ivrid":"call-b","params":"pin tokB-secret"}}]';
+    b.observer.frame("in", "ivrevents.api_start", { data: { ivrid: "call-b" } }, text);
+    // call-a's first event after the accept: its record is made and takes its early frames.
+    a.start("call-a");
+    const d = store.get("call-a");
+    assert.ok(d);
+    const json = JSON.stringify(d.frames);
+    assert.ok(!json.includes("call-b") && !json.includes("tokB-secret"), json);
+  });
+
+  it("results of a stop event too big for the log whole are shown as a normal read shows them", () => {
+    const store = new CallRecords({ framesPerCall: 30, frameLogBytes: 64 * 1024 });
+    const a = fakeConnection(store, "conn-a", undefined);
+    a.start("call-a");
+    const results: Record<string, unknown> = { a: { b: { c: 1 } }, pad: "x".repeat(2000) };
+    for (let i = 0; i < 40; i++) results[`k${i}`] = i;
+    const body = { ivrid: "call-a", oId: 1, transferKey: "t", results };
+    a.observer.frame("in", "ivrapi_component_stopped", body, JSON.stringify(["ivrapi_component_stopped", body]));
+    a.registry.emit("component_stopped", a.held.get("call-a"), {
+      oId: 1,
+      transferKey: "t",
+      results,
+      body,
+      data: { oType: 208 },
+      timedOut: false,
+    });
+    const entry = store.get("call-a")?.timeline.find((e) => e.kind === "component") as ComponentEntry;
+    assert.deepEqual(entry.results, clip(results, undefined));
   });
 
   it("places each stop event that names no call on its own call, even when the registry handles it later", () => {
@@ -290,6 +330,31 @@ function answered(records: CallRecords, ivrid: string): boolean {
 }
 
 /** Drives a store through a registry-shaped emitter (what attach listens to), without a socket. */
+/** A connection fed by hand (observer and registry events), for what the simulator cannot stage. */
+function fakeConnection(store: CallRecords, id: string, secret: string | undefined) {
+  const { EventEmitter } = require("node:events") as typeof import("node:events");
+  const held = new Map<string, CallInfo>();
+  const registry = Object.assign(new EventEmitter(), {
+    get: (ivrid: string) => held.get(ivrid),
+    list: () => [...held.values()],
+    size: 0,
+  });
+  const client = Object.assign(new EventEmitter(), { state: "ready", observer: undefined });
+  store.attach({ connection: id, secret, client: client as never, registry: registry as never });
+  const observer = client.observer as unknown as ClientObserver;
+  return {
+    held,
+    registry,
+    observer,
+    /** The call is held and its first component starts: its record is made. */
+    start(ivrid: string) {
+      const call = { ivrid, key: "k", params: {}, paramsRaw: "{}", start: { ivrid, key: "k" } } as unknown as CallInfo;
+      held.set(ivrid, call);
+      registry.emit("component_started", call, { oId: 1, data: { oType: 208, oId: 1 } });
+    },
+  };
+}
+
 function fakeFeed(records: CallRecords): { call(ivrid: string): void } {
   const { EventEmitter } = require("node:events") as typeof import("node:events");
   // What the store reads of a registry besides its events: the calls it holds.

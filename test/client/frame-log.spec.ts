@@ -12,7 +12,7 @@ describe("frame log (call records' frames, off the heap)", () => {
     const at = texts.map((t, i) => log.put(1000 + i, i % 2 ? "out" : "in", `name-${i}`, t));
     assert.deepEqual(
       at.map((seq) => log.get(seq)),
-      texts.map((text, i) => ({ t: 1000 + i, dir: i % 2 ? "out" : "in", name: `name-${i}`, text })),
+      texts.map((text, i) => ({ t: 1000 + i, dir: i % 2 ? "out" : "in", name: `name-${i}`, text, whole: true })),
     );
     assert.equal(log.get(-1), undefined);
     assert.equal(log.get(3), undefined, "a frame not written yet");

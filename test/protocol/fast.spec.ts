@@ -13,6 +13,7 @@ import {
   ResultBody,
 } from "../../src/protocol";
 import {
+  copyBody,
   fastApiStart,
   fastApiStop,
   fastComponentData,
@@ -110,6 +111,18 @@ describe("protocol: fast paths agree with the schemas", () => {
     );
     assert.ok(fastComponentData({ oType: 204, mode: 0, file: ":GS_PUB/a.wav" }));
     assert.ok(!fastComponentData({ oType: "204" }));
+  });
+
+  it("copies a body field for field, an own __proto__ key as a field, never as the copy's prototype", () => {
+    const plain = { oType: 204, mode: 0, file: ":GS_PUB/a.wav" };
+    const copy = copyBody(plain);
+    assert.notEqual(copy, plain);
+    assert.deepStrictEqual(copy, plain);
+    const odd = JSON.parse('{"oType":204,"__proto__":{"file":"x.wav"}}') as Record<string, unknown>;
+    const oddCopy = copyBody(odd);
+    assert.equal(Object.getPrototypeOf(oddCopy), Object.prototype);
+    assert.equal(oddCopy.file, undefined, "nothing inherited from it");
+    assert.equal(JSON.stringify(oddCopy), JSON.stringify(odd), "sent as it came");
   });
 
   it("takes the hot frames of a call", () => {

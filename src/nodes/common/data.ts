@@ -2,6 +2,7 @@
 // (evaluated per msg). Shared by apply component and ivr menu. Apply's forms build theirs field by field.
 import type { Node, NodeAPI } from "node-red";
 import { checkComponent } from "../../protocol/catalog";
+import { copyBody } from "../../protocol/fast";
 import type { FormField } from "./configs";
 import { FlowError } from "./errors";
 
@@ -112,8 +113,8 @@ export function formResolver(RED: NodeAPI, node: Node, oType: number, fields: Re
   }
   return async (msg) => {
     const values = await Promise.all(dynamic.map((d) => d.read(msg)));
-    // Not a spread: the fields added next would give its copy a hidden class of its own (V8), one per msg.
-    const data: Record<string, unknown> = Object.assign({}, fixed);
+    // Not a spread (see copyBody): the fields added next would give its copy a hidden class of its own, one per msg.
+    const data = copyBody(fixed);
     dynamic.forEach((d, i) => {
       const v = values[i];
       if (v !== undefined && v !== null && v !== "") data[d.name] = v;
