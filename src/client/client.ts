@@ -158,7 +158,7 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
    */
   call<N extends RequestName>(name: N, params: RequestParams<N>, timeoutMs: number | undefined, done: Done): void {
     const err = this.send(name, params as Record<string, unknown>, timeoutMs, false, done);
-    if (err) queueMicrotask(() => done(err, undefined));
+    if (err) queueMicrotask(() => this.requests.tellNow(done, err));
   }
 
   private promised(
@@ -168,15 +168,16 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
     handshake: boolean,
     settled?: Settled,
   ): Promise<Answer> {
+    // Settled first, then told: a `settled` that throws (it must not) cannot keep the promise from settling.
     return new Promise<Answer>((resolve, reject) => {
       const err = this.send(name, params, timeoutMs, handshake, (e, answer) => {
-        settled?.(e);
         if (e) reject(e);
         else resolve(answer as Answer);
+        settled?.(e);
       });
       if (err) {
-        settled?.(err);
         reject(err);
+        settled?.(err);
       }
     });
   }

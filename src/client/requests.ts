@@ -88,8 +88,12 @@ export class RequestTracker {
   settle(claimed: { ivrid: string | undefined }, body: ResultBody, outcome: ResultOutcome): void {
     const p = claimed as Pending;
     const request = p.name;
-    if (this.onAnswer)
-      this.onAnswer(request, performance.now() - (p.deadline - p.timeoutMs), outcome.status !== "error");
+    try {
+      this.onAnswer?.(request, performance.now() - (p.deadline - p.timeoutMs), outcome.status !== "error");
+    } catch (bug) {
+      // The measure is lost, never the answer.
+      this.onBug?.(bug);
+    }
     if (outcome.status === "error") {
       const err = new IvrApiError("rejected", `${request} refused: ${outcome.reason}`, {
         request,
@@ -140,8 +144,13 @@ export class RequestTracker {
   }
 
   private tell(p: Pending, err: IvrApiError | undefined, answer: Answer | undefined): void {
+    this.tellNow(p.done, err, answer);
+  }
+
+  /** Tells a waiter; a waiter that throws is reported (onBug), and whatever loop called it goes on. */
+  tellNow(done: Done, err: IvrApiError | undefined, answer?: Answer): void {
     try {
-      p.done(err, answer);
+      done(err, answer);
     } catch (bug) {
       this.onBug?.(bug);
     }

@@ -446,14 +446,27 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   ): void {
     const ready = this.prepare(s, name, params);
     if (ready instanceof IvrApiError) {
-      queueMicrotask(() => done(ready, undefined));
+      queueMicrotask(() => {
+        try {
+          done(ready, undefined);
+        } catch (bug) {
+          // Out of a microtask, a throw would take the process down: a warning at most, and not even that twice.
+          try {
+            this.emit("warning", `call ${s.ivrid}: ${name} could not be followed up: ${(bug as Error).message}`);
+          } catch {}
+        }
+      });
       return;
     }
     const [session, body] = ready;
     session.inFlight++;
     this.client.call(name, body, undefined, (err, answer) => {
-      this.settled(session, name, err);
-      done(err, answer);
+      // Counted off first; the waiter is told even if a listener of the count's report throws.
+      try {
+        this.settled(session, name, err);
+      } finally {
+        done(err, answer);
+      }
     });
   }
 
