@@ -102,7 +102,7 @@ export class FrameLog {
     r.bytes.writeUInt32LE(n, at);
     const seq = this.count++;
     const e = seq % this.entries;
-    r.seq[e] = seq;
+    r.seq[e] = seq + 1;
     r.pos[e] = this.head;
     r.t[e] = t;
     r.prev[e] = prev;
@@ -161,12 +161,13 @@ export class FrameLog {
     // The entry is this frame's (not a later one's), and its text is still in the byte ring: a byte at absolute
     // position p is overwritten once the ring has written past p + capacity.
     const e = seq % this.entries;
-    return r.seq[e] === seq && this.head - (r.pos[e] as number) <= this.capacity;
+    return r.seq[e] === seq + 1 && this.head - (r.pos[e] as number) <= this.capacity;
   }
 }
 
 interface Rings {
   bytes: Buffer;
+  /** Each entry's frame number + 1 (0: never written). */
   seq: Float64Array;
   pos: Float64Array;
   t: Float64Array;
@@ -177,7 +178,8 @@ interface Rings {
 function makeRings(capacity: number, entries: number): Rings {
   return {
     bytes: Buffer.allocUnsafe(capacity),
-    seq: new Float64Array(entries).fill(-1),
+    // Left as made (zeros, which no frame's number + 1 is): memory the system gives as the rings fill, not up front.
+    seq: new Float64Array(entries),
     pos: new Float64Array(entries),
     t: new Float64Array(entries),
     prev: new Float64Array(entries),
