@@ -74,13 +74,13 @@ export function freePort(): Promise<number> {
  * published package (package.json + dist/ with the editor files, catalogs and icons next to the node files), so the
  * benchmark never touches dist/ that tests may be rebuilding at the same time. Setups 2 and 3 load this same build.
  */
-export function buildPackage(): { dir: string; warnings: string } {
-  const dir = scratchDir("pkg");
+export function buildPackage(root = ROOT, name = "pkg"): { dir: string; warnings: string } {
+  const dir = scratchDir(name);
   const tsc = path.join(ROOT, "node_modules", ".bin", "tsc");
   let warnings = "";
   try {
     execFileSync(tsc, ["-p", "tsconfig.build.json", "--outDir", path.join(dir, "dist"), "--declaration", "false"], {
-      cwd: ROOT,
+      cwd: root,
       stdio: "pipe",
     });
   } catch (err) {
@@ -88,14 +88,34 @@ export function buildPackage(): { dir: string; warnings: string } {
     warnings = String((err as { stdout?: Buffer }).stdout ?? err).slice(0, 2000);
     if (!existsSync(path.join(dir, "dist", "index.js"))) throw new Error(`the build failed:\n${warnings}`);
   }
-  cpSync(path.join(ROOT, "package.json"), path.join(dir, "package.json"));
+  cpSync(path.join(root, "package.json"), path.join(dir, "package.json"));
   const nodes = path.join(dir, "dist", "nodes");
-  for (const f of readdirSync(path.join(ROOT, "nodes"))) {
-    if (f.endsWith(".html")) cpSync(path.join(ROOT, "nodes", f), path.join(nodes, f));
+  for (const f of readdirSync(path.join(root, "nodes"))) {
+    if (f.endsWith(".html")) cpSync(path.join(root, "nodes", f), path.join(nodes, f));
   }
-  cpSync(path.join(ROOT, "locales"), path.join(nodes, "locales"), { recursive: true });
-  cpSync(path.join(ROOT, "icons"), path.join(nodes, "icons"), { recursive: true });
+  cpSync(path.join(root, "locales"), path.join(nodes, "locales"), { recursive: true });
+  cpSync(path.join(root, "icons"), path.join(nodes, "icons"), { recursive: true });
   return { dir, warnings };
+}
+
+/**
+ * `--ab <git ref>`: that commit's package, built like this one (its files from `git archive`, into the run's scratch
+ * folder, where node_modules resolves upward to this checkout's). Returns the build and the commit it is.
+ */
+export function buildPackageAt(ref: string): { dir: string; commit: string } {
+  let commit: string;
+  try {
+    commit = execFileSync("git", ["-C", ROOT, "rev-parse", "--verify", "--short", `${ref}^{commit}`], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    }).trim();
+  } catch {
+    throw new Error(`--ab ${ref}: not a commit of this repository`);
+  }
+  const tree = scratchDir("ab-src");
+  const tar = execFileSync("git", ["-C", ROOT, "archive", "--format=tar", commit], { maxBuffer: 512 * 1024 * 1024 });
+  execFileSync("tar", ["-x", "-C", tree], { input: tar });
+  return { dir: buildPackage(tree, "ab-pkg").dir, commit };
 }
 
 /**

@@ -18,6 +18,8 @@
 // keeps each process's output there; BENCH_NR_SETTINGS="{ivrapiCalls:{recent:0}}" adds to their settings.js;
 // BENCH_ALT_PKG=<dir> (a built package: package.json, dist/ with the nodes' html, locales, icons) runs that build in
 // place of setup 4, an A/B of two builds in the same rounds (results go to bench/results-ab.json, never to docs/).
+// `--ab <git ref>` does the same with a commit it builds itself, e.g.
+//   npm run bench -- --quick --ab HEAD~3 --setups package,handrolled --calls 10000 --rounds 8 --no-memory --no-micro
 // The measured processes run plain JavaScript (the package is compiled to a folder of the benchmark's own, the server
 // and clients too), never under tsx, and each has an IPC probe preloaded (bench/probe.cjs) for CPU time and heap.
 import { execFileSync } from "node:child_process";
@@ -27,7 +29,7 @@ import path from "node:path";
 import { median, REQUESTS, type RequestKind, SETUP_LABELS, SETUPS, type SetupId } from "./common";
 import { runProfile, runSnapshot } from "./diagnose";
 import { type MicroResult, runMicro } from "./micro";
-import { BENCH, buildBenchProcesses, buildPackage, type Child, killAll, ROOT } from "./proc";
+import { BENCH, buildBenchProcesses, buildPackage, buildPackageAt, type Child, killAll, ROOT } from "./proc";
 import { renderDocs } from "./render";
 import type {
   BenchResults,
@@ -85,9 +87,12 @@ const setups = (opt("setups")?.split(",") ?? [...SETUPS]).filter((s): s is Setup
   (SETUPS as readonly string[]).includes(s),
 );
 const withMicro = !flag("no-micro");
-/** BENCH_ALT_PKG: another build of the package runs as setup 4 (see the top of this file). */
-const altPackage = process.env.BENCH_ALT_PKG;
-if (altPackage) SETUP_LABELS.handrolled = "4 package build of BENCH_ALT_PKG";
+/** `--ab <git ref>` or BENCH_ALT_PKG: another build of the package runs as setup 4 (see the top of this file). */
+const abRef = opt("ab");
+const abBuild = abRef === undefined ? undefined : buildPackageAt(abRef);
+const altPackage = abBuild?.dir ?? process.env.BENCH_ALT_PKG;
+if (abBuild) SETUP_LABELS.handrolled = `4 package built from ${abBuild.commit}`;
+else if (altPackage) SETUP_LABELS.handrolled = "4 package build of BENCH_ALT_PKG";
 /** Before each round, wait up to this long for the machine to be quiet (other load under QUIET_PCT). */
 const maxWaitMs = 1000 * Number(opt("max-wait") ?? (quick ? 2 : 8));
 const withMemory = !flag("no-memory");
