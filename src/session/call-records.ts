@@ -28,7 +28,7 @@ export interface CallRecordsOptions {
 export const DEFAULT_RECENT_CALLS = 200;
 const DEFAULT_ENTRIES = 100;
 const DEFAULT_FRAMES = 40;
-/** Frames of calls not held yet (api_start, the accept and its answer), by ivrid: their texts, for few calls. */
+/** Frames of calls not held yet (api_start, the accept and its answer), for few calls: their last frame in the log. */
 const EARLY_CALLS = 256;
 const EARLY_FRAMES = 4;
 /** Stop events remembered until the registry reports them (see RecentStops). */
@@ -379,9 +379,9 @@ function count(v: unknown, fallback: number, min: number): number {
 
 interface StopSeen {
   t: number;
-  /** Its text while it has no place in the frame log. */
+  /** Its text, kept (on the heap) only while no call is known for it: it is written to the log when one is. */
   text: string | undefined;
-  /** Where it lies in the frame log (-1: not there). */
+  /** Its number in the frame log (-1: not there). */
   pos: number;
 }
 

@@ -17,7 +17,7 @@ const HEAD = 4;
 export const DEFAULT_FRAME_LOG_BYTES = 8 * 1024 * 1024;
 /** The smallest ring accepted: a few calls' frames. */
 export const MIN_FRAME_LOG_BYTES = 64 * 1024;
-/** Entries per byte of the text ring: frames of the everyday call average about 100 bytes. */
+/** Bytes of the text ring per entry: the frames of the everyday call average about 100 bytes. */
 const BYTES_PER_ENTRY = 96;
 
 /** A frame as read back. */
@@ -73,11 +73,6 @@ export class FrameLog {
     this.maxText = Math.floor(capacity / 16);
     this.entries = Math.floor(capacity / BYTES_PER_ENTRY);
     this.rings = undefined;
-  }
-
-  /** Whether a text is kept whole (else as a bounded copy). */
-  holdsWhole(text: string): boolean {
-    return text.length * 3 <= this.maxText;
   }
 
   /**

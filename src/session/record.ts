@@ -251,11 +251,6 @@ export class CallRecord {
     this.add({ t, kind: "stop", reason });
   }
 
-  /** Frames kept per call now (0: none; the caller then does not write them to the log). */
-  get framesKept(): number {
-    return this.limits.frames;
-  }
-
   /**
    * A frame of this call, as it crossed the wire: written to the frame log; parsing, bounds and masking happen when the
    * record is read, not on the call path. Returns its number in the log (-1: frames are not kept).
