@@ -70,7 +70,7 @@ export class RequestTracker {
   /** Fails one request (its frame could not be sent). */
   fail(qid: Qid, err: IvrApiError): void {
     const p = this.take(qid);
-    if (p) this.tell(p, err, undefined);
+    if (p) this.tellNow(p.done, err, undefined);
   }
 
   /**
@@ -100,8 +100,8 @@ export class RequestTracker {
         body,
         ...(outcome.code === undefined ? {} : { serverCode: outcome.code }),
       });
-      this.tell(p, err, undefined);
-    } else this.tell(p, undefined, { request, body, outcome });
+      this.tellNow(p.done, err, undefined);
+    } else this.tellNow(p.done, undefined, { request, body, outcome });
   }
 
   /** The call a request that timed out was for (an answer that comes after all still belongs to it). */
@@ -115,7 +115,7 @@ export class RequestTracker {
       const p = this.take(qid);
       // A waiter told earlier in this loop may have sent a new request (it fails at once: the socket is gone).
       if (!p) continue;
-      this.tell(p, new IvrApiError(err.code, `${p.name}: ${err.message}`, { request: p.name }), undefined);
+      this.tellNow(p.done, new IvrApiError(err.code, `${p.name}: ${err.message}`, { request: p.name }), undefined);
     }
     clearInterval(this.sweeper);
     this.sweeper = undefined;
@@ -135,16 +135,12 @@ export class RequestTracker {
       this.take(qid);
       if (this.timedOut.size >= TIMED_OUT_KEPT) this.timedOut.delete(this.timedOut.keys().next().value as Qid);
       this.timedOut.set(qid, p.ivrid);
-      this.tell(
-        p,
+      this.tellNow(
+        p.done,
         new IvrApiError("timeout", `no answer to ${p.name} within ${p.timeoutMs} ms`, { request: p.name }),
         undefined,
       );
     }
-  }
-
-  private tell(p: Pending, err: IvrApiError | undefined, answer: Answer | undefined): void {
-    this.tellNow(p.done, err, answer);
   }
 
   /** Tells a waiter; a waiter that throws is reported (onBug), and whatever loop called it goes on. */
