@@ -215,13 +215,18 @@ export function spawnNode(name: string, args: string[], env: Record<string, stri
 
 /** Node's own flags for a measured client (compiled by buildBenchProcesses): GC access and the probe. */
 export function clientArgs(entry: string): string[] {
-  return ["--expose-gc", "--require", path.join(BENCH, "probe.cjs"), entry];
+  return ["--expose-gc", ...nodeFlags(), "--require", path.join(BENCH, "probe.cjs"), entry];
+}
+
+/** BENCH_NODE_FLAGS (diagnosis: `--trace-gc-nvp`, a young generation's size), for every measured process. */
+function nodeFlags(): string[] {
+  return process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
 }
 
 export function nodeRedArgs(userDir: string): string[] {
   return [
     "--expose-gc",
-    ...(process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
+    ...nodeFlags(),
     "--require",
     path.join(BENCH, "probe.cjs"),
     require.resolve("node-red/red.js"),

@@ -14,7 +14,7 @@
 //   npm run bench -- --profile --snapshot   what a call in flight holds (two heap snapshots, the difference per call)
 //   options: --rounds N --calls N --warmup N --concurrency N --hold N --max-wait S --setups bare,package
 //            --no-micro --no-memory --docs (render docs/ from a quick run too)
-// Diagnosis (environment): BENCH_NODE_FLAGS="--trace-gc" adds node flags to the Node-RED processes; BENCH_OUT_DIR=<dir>
+// Diagnosis (environment): BENCH_NODE_FLAGS="--trace-gc" adds node flags to the measured processes; BENCH_OUT_DIR=<dir>
 // keeps each process's output there; BENCH_NR_SETTINGS="{ivrapiCalls:{recent:0}}" adds to their settings.js;
 // BENCH_ALT_PKG=<dir> (a built package: package.json, dist/ with the nodes' html, locales, icons) runs that build in
 // place of setup 4, an A/B of two builds in the same rounds (results go to bench/results-ab.json, never to docs/).

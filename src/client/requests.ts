@@ -1,6 +1,7 @@
 // The request/answer plumbing of one client, written once: qids, timeouts, matching `_result` frames,
 // and failing whatever is in flight when the socket goes.
 import type { Qid, RequestName, ResultBody, ResultOutcome } from "../protocol";
+import { ChurnMap } from "./churn-map";
 import { IvrApiError } from "./errors";
 
 export interface Answer {
@@ -39,7 +40,7 @@ export const SWEEP_MS = 25;
 const TIMED_OUT_KEPT = 256;
 
 export class RequestTracker {
-  private readonly pending = new Map<Qid, Pending>();
+  private readonly pending = new ChurnMap<Qid, Pending>();
   // Unique for the client's lifetime, so a late answer from an old socket can never match a new request.
   private nextQid = 1;
   private sweeper: NodeJS.Timeout | undefined;

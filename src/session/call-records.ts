@@ -2,6 +2,7 @@
 // by each connection's registry events and a frame observer on its client (attach). Memory stays bounded: N ended
 // records, each with a bounded timeline and bounded frames; the maps that place answers and stop events are capped.
 import { EventEmitter } from "node:events";
+import { ChurnMap } from "../client/churn-map";
 import type { IvrApiClient, StateChange } from "../client/client";
 import type { IvrApiError } from "../client/errors";
 import type { DtmfBody } from "../protocol";
@@ -50,7 +51,7 @@ export interface AttachOptions {
  */
 export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
   readonly metrics = new Metrics();
-  private readonly byIvrid = new Map<string, CallRecord>();
+  private readonly byIvrid = new ChurnMap<string, CallRecord>();
   /** The connections recorded now: their registries list the calls that have no record yet. */
   private readonly attached = new Set<{
     registry: SessionRegistry;

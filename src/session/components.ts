@@ -1,6 +1,7 @@
 // Components on controlled calls: one at a time per call (rule 2) with a busy policy, terminate before the next
 // (rule 3), an apply timeout, and matching every ivrapi_component_stopped to the component it ends.
 import { randomInt } from "node:crypto";
+import { ChurnMap } from "../client/churn-map";
 import type { Answer, Done } from "../client/client";
 import { IvrApiError } from "../client/errors";
 import type { ComponentData, ComponentStoppedBody } from "../protocol";
@@ -45,7 +46,7 @@ export interface ComponentHost {
 
 export class Components {
   /** oId → session: component_stopped in the seed's shape names no ivrid, only the oId. */
-  private readonly byOId = new Map<string, Session>();
+  private readonly byOId = new ChurnMap<string, Session>();
   // Our own oId on every component, unique on this connection (and, from a random start, across registries): it is
   // what makes that correlation possible.
   private nextOId: number;

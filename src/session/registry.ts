@@ -2,6 +2,7 @@
 // rules of PROTOCOL.md that a single request cannot: the session key (1), one component at a time (2, 3),
 // nothing after api_stop or abort (4, 5), first accept wins (6), reaccept after a reconnect (7).
 import { EventEmitter } from "node:events";
+import { ChurnMap } from "../client/churn-map";
 import type { Answer, Done, IvrApiClient, StateChange } from "../client/client";
 import { IvrApiError } from "../client/errors";
 import { MAX_TIMER_MS } from "../client/options";
@@ -53,8 +54,8 @@ export interface RegistryOptions {
 }
 
 export class SessionRegistry extends EventEmitter<RegistryEvents> {
-  private readonly sessions = new Map<string, Session>();
-  private readonly accepting = new Map<string, Promise<AcceptOutcome>>();
+  private readonly sessions = new ChurnMap<string, Session>();
+  private readonly accepting = new ChurnMap<string, Promise<AcceptOutcome>>();
   /** Calls that got api_stop while their accept was in flight. */
   private readonly stoppedEarly = new Set<string>();
   private readonly components: Components;

@@ -2,6 +2,7 @@
 // "ivr calls" sidebar and a Prometheus scraper read (permission `ivrapi.read`: Node-RED's `read` or `*` passes), and
 // live updates to the editors over Node-RED's comms, batched (one message per PUBLISH_MS at most, whatever the load).
 import type { NodeAPI } from "node-red";
+import { ChurnMap } from "../../client/churn-map";
 import { CallRecords, type CallRecordsOptions } from "../../session/call-records";
 import type { CallRecord, CallSummary } from "../../session/record";
 
@@ -64,7 +65,7 @@ function registerCallsRoutes(RED: NodeAPI, records: CallRecords): void {
   });
 
   // The records that changed since the last batch: summarised when the batch goes, each once however often it changed.
-  const pending = new Map<string, CallRecord>();
+  const pending = new ChurnMap<string, CallRecord>();
   let overflow = false;
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {

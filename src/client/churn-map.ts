@@ -1,0 +1,64 @@
+// A Map for entries that come and go all the time (requests in flight, calls, running components): each value sits in
+// a box of its own, and the box is emptied when its entry goes.
+//
+// Why: when a Map rehashes (it does so every few hundred additions once deletions fill its table), V8 leaves the old
+// table behind, still holding what was in it. A table that lived long enough sits in the old generation, and a
+// young-generation collection treats whatever it points to as alive. So a deleted request or call, and everything
+// it reaches (closures, messages, records), was copied and then promoted instead of dying young: in the benchmark's
+// paced round that was most of what each collection copied, and its pauses set the p99 latency. With a box, an old
+// table keeps only the emptied box (see docs/performance.md, "What a collection copies").
+
+interface Box<V> {
+  v: V | undefined;
+}
+
+export class ChurnMap<K, V> {
+  private readonly m = new Map<K, Box<V>>();
+
+  get size(): number {
+    return this.m.size;
+  }
+
+  get(key: K): V | undefined {
+    return this.m.get(key)?.v;
+  }
+
+  has(key: K): boolean {
+    return this.m.has(key);
+  }
+
+  set(key: K, value: V): this {
+    const box = this.m.get(key);
+    if (box) box.v = value;
+    else this.m.set(key, { v: value });
+    return this;
+  }
+
+  delete(key: K): boolean {
+    const box = this.m.get(key);
+    if (!box) return false;
+    box.v = undefined;
+    return this.m.delete(key);
+  }
+
+  clear(): void {
+    for (const box of this.m.values()) box.v = undefined;
+    this.m.clear();
+  }
+
+  keys(): IterableIterator<K> {
+    return this.m.keys();
+  }
+
+  *values(): IterableIterator<V> {
+    for (const box of this.m.values()) yield box.v as V;
+  }
+
+  *entries(): IterableIterator<[K, V]> {
+    for (const [key, box] of this.m) yield [key, box.v as V];
+  }
+
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.entries();
+  }
+}
