@@ -166,6 +166,8 @@ export function spawnNode(name: string, args: string[], env: Record<string, stri
   };
   proc.stdout?.on("data", keep);
   if (process.env.BENCH_OUT_DIR) {
+    // Made here, so a diagnosis needs no mkdir first.
+    mkdirSync(process.env.BENCH_OUT_DIR, { recursive: true });
     const file = path.join(process.env.BENCH_OUT_DIR, `${name}-${proc.pid}.log`);
     proc.stdout?.on("data", (d: Buffer) => appendFileSync(file, d));
   }

@@ -5,7 +5,7 @@ import { ChurnMap } from "../client/churn-map";
 import type { Answer, Done } from "../client/client";
 import { IvrApiError } from "../client/errors";
 import type { ComponentData, ComponentStoppedBody } from "../protocol";
-import type { ApplyOptions, QueuedApply, RunningComponent, Session } from "./session";
+import { type ApplyOptions, type QueuedApply, RunningComponent, type Session } from "./session";
 import type { ComponentResult } from "./types";
 
 /** Applies that may wait behind a running one on a call unless the registry says otherwise (busy `queue`). */
@@ -44,6 +44,9 @@ export interface ComponentHost {
   warn(text: string): void;
 }
 
+/** Nobody waits for an inherited component's result. */
+const noop = () => {};
+
 export class Components {
   /** oId → session: component_stopped in the seed's shape names no ivrid, only the oId. */
   private readonly byOId = new ChurnMap<string, Session>();
@@ -69,19 +72,9 @@ export class Components {
    * it occupies the call and its stop event is matched by its oId; nobody here waits for its result.
    */
   inherit(s: Session, oId: number, data: ComponentData): void {
-    const r: RunningComponent = {
-      oId,
-      key: String(oId),
-      data,
-      timeoutMs: 0,
-      timer: undefined,
-      timedOut: false,
-      orphaned: false,
-      // It may have ended on the old socket while the calls moved: if it stays silent, the guard asks the platform.
-      unaccounted: true,
-      resolve: () => {},
-      reject: () => {},
-    };
+    const r = new RunningComponent(oId, data, undefined, 0, noop, noop);
+    // It may have ended on the old socket while the calls moved: if it stays silent, the guard asks the platform.
+    r.unaccounted = true;
     s.running = r;
     this.byOId.set(r.key, s);
     if (oId >= this.nextOId) this.nextOId = oId + 1;
@@ -250,19 +243,7 @@ export class Components {
     return new Promise<ComponentResult>((resolve, reject) => {
       const oId = this.nextOId++;
       if (this.nextOId >= OID_LIMIT) this.nextOId = OID_BASE_MIN;
-      const running: RunningComponent = {
-        oId,
-        // Made once: the oId is matched as a string (stop events may carry it as one), not converted per match.
-        key: String(oId),
-        data,
-        source,
-        timeoutMs,
-        timer: undefined,
-        timedOut: false,
-        orphaned: false,
-        resolve,
-        reject,
-      };
+      const running = new RunningComponent(oId, data, source, timeoutMs, resolve, reject);
       // data is the registry's own checked copy: it carries our oId (one in the user's data is replaced).
       data.oId = oId;
       s.running = running;

@@ -4,27 +4,37 @@ import type { IvrApiError } from "../client/errors";
 import type { ComponentData } from "../protocol";
 import type { BusyPolicy, CallInfo, ComponentResult } from "./types";
 
-export interface RunningComponent {
-  oId: number;
-  /** String(oId), the form stop events are matched in. */
-  key: string;
+/**
+ * The component that runs on a call. A class, not an object literal: V8 may start making a literal's objects in the
+ * old generation once most of them outlive a young collection, and a dead old one keeps what it points to (the
+ * waiter's closures, the data) alive until a full collection (see ChurnMap's Box).
+ */
+export class RunningComponent {
+  /** String(oId), the form stop events are matched in: made once, not per match (they may carry it as a string). */
+  readonly key: string;
   /** The server's own oId for it, when the apply answer named one that differs from ours. */
-  serverOId?: string;
-  data: ComponentData;
-  /** Who applied it (ApplyOptions.source). */
-  source?: string | undefined;
-  timeoutMs: number;
-  timer: NodeJS.Timeout | undefined;
-  timedOut: boolean;
+  serverOId: string | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  timedOut = false;
   /** It was running when the socket broke and was taken back: its end may have gone to nobody (the guard checks). */
-  unaccounted?: boolean;
+  unaccounted = false;
   /**
    * Its waiter already got an error (the apply or terminate answer was lost), but the server may still run it:
    * it keeps the call occupied (rule 2) until its stop event or a terminate answer says otherwise.
    */
-  orphaned: boolean;
-  resolve(r: ComponentResult): void;
-  reject(e: IvrApiError): void;
+  orphaned = false;
+
+  constructor(
+    readonly oId: number,
+    readonly data: ComponentData,
+    /** Who applied it (ApplyOptions.source). */
+    readonly source: string | undefined,
+    readonly timeoutMs: number,
+    readonly resolve: (r: ComponentResult) => void,
+    readonly reject: (e: IvrApiError) => void,
+  ) {
+    this.key = String(oId);
+  }
 }
 
 export interface QueuedApply {
