@@ -102,3 +102,6 @@ export function median(values: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
+
+/** How many calls at once a just-started process meets during its ramp, before the warm-up (see warmUp in rounds.ts). */
+export const RAMP_CONCURRENCY = 10;

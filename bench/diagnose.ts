@@ -5,12 +5,13 @@ import os from "node:os";
 import path from "node:path";
 import type { SetupId } from "./common";
 import { summariseHeapProfile, summariseProfile, summariseSnapshots } from "./profile";
-import { runRound, type SetupSources, sleep, startServer, startSetup } from "./rounds";
+import { runRound, type SetupSources, sleep, startServer, startSetup, warmUp } from "./rounds";
 
 /** What a diagnostic run needs: where the setups' code is, and how rounds run. */
 export interface Diagnosis {
   src: SetupSources;
   warmupCalls: number;
+  rampCalls: number;
   concurrency: number;
   maxWaitMs: number;
 }
@@ -26,7 +27,7 @@ export async function runSnapshot(d: Diagnosis, setup: SetupId): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "ivrapi-bench-snap-"));
   const server = await startServer(d.src.jsDir);
   const c = await startSetup(setup, server, d.src);
-  await runRound(server, c, setup, d.warmupCalls, d);
+  await warmUp(server, c, setup, d.rampCalls, d.warmupCalls, d);
   const componentMs = 4000;
   const calls = 200;
   const live = path.join(dir, "live.heapprofile");
@@ -56,7 +57,7 @@ export async function runProfile(
   const dir = mkdtempSync(path.join(os.tmpdir(), "ivrapi-bench-prof-"));
   const server = await startServer(d.src.jsDir);
   const c = await startSetup(setup, server, d.src);
-  await runRound(server, c, setup, d.warmupCalls, d);
+  await warmUp(server, c, setup, d.rampCalls, d.warmupCalls, d);
   const file = path.join(dir, `${setup}.${heap ? "heapprofile" : "cpuprofile"}`);
   await c.probe(true, { action: heap ? "heap-start" : "start" });
   const r = await runRound(server, c, setup, calls, d);

@@ -4,13 +4,20 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { REQUESTS, TRIGGERS } from "./common";
+import { RAMP_CONCURRENCY, REQUESTS, TRIGGERS } from "./common";
 import type { BenchResults, SetupSummary } from "./results";
 
 const DOCS = path.join(__dirname, "..", "docs");
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
 const ms = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : "–");
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/** The ramp before the warm-up, as the doc says it (older results files have none). */
+function rampText(ramp: number | undefined): string {
+  return ramp
+    ? `the first ${ramp.toLocaleString("en-US")} calls ${RAMP_CONCURRENCY} at a time as a process in service meets them, then `
+    : "";
+}
 
 function targetValue(t: BenchResults["targets"][number]): string {
   if (!Number.isFinite(t.value)) return "–";
@@ -32,7 +39,8 @@ export function markdown(r: BenchResults): string {
   L.push(
     `The same call script runs through five setups, each in its own process, against one lean ivrapi server process ` +
       `(\`bench/server.ts\`): ${r.config.calls.toLocaleString("en-US")} calls per round, ${r.config.concurrency} in flight ` +
-      `(the server starts a new call whenever one ends), a ${r.config.warmupCalls.toLocaleString("en-US")}-call warm-up, ` +
+      `(the server starts a new call whenever one ends), a warm-up (${rampText(r.config.rampCalls)}` +
+      `${r.config.warmupCalls.toLocaleString("en-US")} calls), ` +
       `then ${r.config.rounds} rounds with the setup order rotated each round.`,
   );
   L.push("");

@@ -97,6 +97,8 @@ export interface BenchResults {
     concurrency: number;
     rounds: number;
     warmupCalls: number;
+    /** Calls before the warm-up, RAMP_CONCURRENCY at a time (older results files lack it: none). */
+    rampCalls?: number;
     unloadedCalls: number;
     pacedComponentMs: number;
     pacedCalls: number;

@@ -5,6 +5,7 @@ import path from "node:path";
 import {
   type ProbeAnswer,
   percentile,
+  RAMP_CONCURRENCY,
   REQUESTS,
   type RequestKind,
   type ServerCommand,
@@ -164,6 +165,34 @@ export interface RoundOptions {
   concurrency: number;
   componentMs?: number;
   maxWaitMs: number;
+}
+
+/**
+ * Brings a just-started process to the state of one in service: `ramp` calls RAMP_CONCURRENCY at a time, then `calls`
+ * at the round's concurrency. A process in service met its first calls as they came, not 200 at once, and that
+ * matters for the rest of its life: V8 decides once per object literal in the code (Node-RED's own per-msg objects
+ * included), from the first few hundred objects made there, whether to make its next ones straight in the old
+ * generation. If nearly all are still alive at that first young collection, as when 200 calls start at once in a
+ * fresh process, it says yes for good, and the dead ones then keep each msg they point to alive until a full
+ * collection. Measured (bench/analysis.md): Node-RED setups then cost 30-40 µs more per call, for the whole run, in
+ * about two runs of three. `--ramp 0` starts with the burst.
+ */
+export async function warmUp(
+  server: Server,
+  child: Child,
+  setup: SetupId,
+  ramp: number,
+  calls: number,
+  o: RoundOptions,
+): ReturnType<typeof runRound> {
+  if (ramp > 0) {
+    await runRound(server, child, setup, ramp, {
+      ...o,
+      componentMs: 0,
+      concurrency: Math.min(RAMP_CONCURRENCY, o.concurrency),
+    });
+  }
+  return runRound(server, child, setup, calls, o);
 }
 
 export async function runRound(

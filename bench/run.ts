@@ -3,16 +3,16 @@
 //   1 bare ws client · 2 IvrApiClient + SessionRegistry · 3 Node-RED 4 with this package's nodes ·
 //   4 Node-RED 4 with the hand-rolled core-node flow an integrator would build today ·
 //   5 the floor: Node-RED 4 with nodes that do what the bare client does and nothing more (bench/floor).
-// A warm-up round, then alternating rounds (setup order rotated each round); calls/s, CPU per call, the added
-// latency the server sees per request, heap per held call and heap growth. Prints a summary with the targets,
-// writes bench/results.json (quick runs: bench/results-quick.json) and, for a full run, docs/performance.md/.svg.
+// A warm-up round (its first calls 10 at a time: see warmUp in rounds.ts), then alternating rounds (setup order
+// rotated each round); calls/s, CPU per call, the added latency the server sees per request, heap per held call and
+// heap growth. Prints a summary with the targets, writes bench/results.json (quick runs: bench/results-quick.json) and, for a full run, docs/performance.md/.svg.
 //
 //   npm run bench                  full run (about a minute on a quiet machine; it waits for quiet, up to 8 s a round)
 //   npm run bench -- --quick       short run (1 round, under a minute)
 //   npm run bench -- --profile[=<setup>]   CPU profile of one setup's process over a 20,000-call round
 //   npm run bench -- --profile --heap       where a round's allocations come from (sampling heap profile)
 //   npm run bench -- --profile --snapshot   what a call in flight holds (two heap snapshots, the difference per call)
-//   options: --rounds N --calls N --warmup N --concurrency N --hold N --max-wait S --setups bare,package
+//   options: --rounds N --calls N --warmup N --ramp N (0: the warm-up starts 200 calls at once) --concurrency N --hold N --max-wait S --setups bare,package
 //            --no-micro --no-memory --docs (render docs/ from a quick run too)
 // Diagnosis (environment): BENCH_NODE_FLAGS="--trace-gc" adds node flags to the measured processes; BENCH_OUT_DIR=<dir>
 // keeps each process's output there; BENCH_NR_SETTINGS="{ivrapiCalls:{recent:0}}" adds to their settings.js;
@@ -26,7 +26,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { median, REQUESTS, type RequestKind, SETUP_LABELS, SETUPS, type SetupId } from "./common";
+import { median, RAMP_CONCURRENCY, REQUESTS, type RequestKind, SETUP_LABELS, SETUPS, type SetupId } from "./common";
 import { runProfile, runSnapshot } from "./diagnose";
 import { type MicroResult, runMicro } from "./micro";
 import { BENCH, buildBenchProcesses, buildPackage, buildPackageAt, type Child, killAll, ROOT } from "./proc";
@@ -51,6 +51,7 @@ import {
   startServer,
   startSetup,
   summariseKinds,
+  warmUp,
 } from "./rounds";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -70,6 +71,8 @@ const cfg = {
   concurrency: Number(opt("concurrency") ?? 200),
   rounds: Number(opt("rounds") ?? (quick ? 1 : 5)),
   warmupCalls: Number(opt("warmup") ?? (quick ? 1000 : 2000)),
+  /** Before the warm-up, each process's first calls come RAMP_CONCURRENCY at a time (see warmUp in rounds.ts). */
+  rampCalls: Number(opt("ramp") ?? 1000),
   /** Calls run one at a time per setup, for the added latency without queueing. */
   unloadedCalls: Number(opt("unloaded") ?? (quick ? 100 : 300)),
   /** The paced round: components last this long, so 200 calls in flight offer far less than any setup's capacity. */
@@ -140,7 +143,7 @@ async function main(): Promise<void> {
   );
   if (!profile)
     out(
-      `  ${cfg.calls} calls per round at ${cfg.concurrency} concurrent, ${cfg.rounds} round(s) after a ${cfg.warmupCalls}-call warm-up; load average at start ${machine.loadAvgAtStart.join(" ")}`,
+      `  ${cfg.calls} calls per round at ${cfg.concurrency} concurrent, ${cfg.rounds} round(s) after a warm-up (${cfg.rampCalls} calls ${RAMP_CONCURRENCY} at a time, then ${cfg.warmupCalls}); load average at start ${machine.loadAvgAtStart.join(" ")}`,
     );
 
   const source = sourceState();
@@ -164,7 +167,7 @@ async function main(): Promise<void> {
   const dist = path.join(build.dir, "dist");
 
   if (profile) {
-    const d = { src, warmupCalls: cfg.warmupCalls, concurrency: cfg.concurrency, maxWaitMs };
+    const d = { src, warmupCalls: cfg.warmupCalls, rampCalls: cfg.rampCalls, concurrency: cfg.concurrency, maxWaitMs };
     if (flag("snapshot")) return runSnapshot(d, profile);
     return runProfile(d, profile, { calls: Number(opt("calls") ?? 20_000), heap: flag("heap") });
   }
@@ -206,14 +209,16 @@ async function main(): Promise<void> {
     const warmup = round === 0;
     const order = setups.map((_, i) => setups[(i + Math.max(0, round - 1)) % setups.length] as SetupId);
     out(
-      `\n== ${warmup ? `warm-up (${cfg.warmupCalls} calls each)` : `round ${round}/${cfg.rounds}`}: ${order.join(" → ")}`,
+      `\n== ${warmup ? `warm-up (${cfg.rampCalls} calls ${RAMP_CONCURRENCY} at a time, then ${cfg.warmupCalls}, each; figures of the latter)` : `round ${round}/${cfg.rounds}`}: ${order.join(" → ")}`,
     );
     out(header);
     const results: RoundResult[] = [];
     for (const s of order) {
       if (broken.has(s)) continue;
       const child = children.get(s) as Child;
-      const r = await measure(server, child, s, warmup ? cfg.warmupCalls : cfg.calls);
+      const r = warmup
+        ? await warmUp(server, child, s, cfg.rampCalls, cfg.warmupCalls, { concurrency: cfg.concurrency, maxWaitMs })
+        : await measure(server, child, s, cfg.calls);
       const { lat, pauses: _pauses, ...rest } = r;
       results.push(rest);
       if (!warmup) for (const k of REQUESTS) pooled.get(s)?.[k].push(...lat[k]);
@@ -353,7 +358,7 @@ async function main(): Promise<void> {
     if (setups.includes("runtime")) {
       try {
         const c = await startSetup("runtime", server, src);
-        await measure(server, c, "runtime", cfg.warmupCalls);
+        await warmUp(server, c, "runtime", cfg.rampCalls, cfg.warmupCalls, { concurrency: cfg.concurrency, maxWaitMs });
         const h = await heldHeap(server, c, "runtime", cfg.holdCalls, cfg.concurrency);
         held.push(h);
         out(`  ${SETUP_LABELS.runtime.padEnd(36)} ${heapLine(h)}`);
@@ -366,7 +371,9 @@ async function main(): Promise<void> {
       try {
         const c = await startSetup("package", server, src);
         const [a, b] = cfg.growthCalls;
-        await measure(server, c, "package", a);
+        // The first `a` calls include the ramp, so "after a calls" still counts every call.
+        const ramp = Math.min(cfg.rampCalls, a);
+        await warmUp(server, c, "package", ramp, a - ramp, { concurrency: cfg.concurrency, maxWaitMs });
         await sleep(500);
         const ha = (await c.probe(true)).mem.heapUsed / MiB;
         out(`  ${SETUP_LABELS.package.padEnd(36)} heap after ${fmtInt(a)} calls: ${ha.toFixed(2)} MiB`);

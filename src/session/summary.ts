@@ -19,7 +19,11 @@ function text(v: unknown): string | undefined {
 }
 
 function withArg(what: ComponentVerb, arg: string | undefined): ComponentSummary {
-  return arg === undefined ? { what } : { what, arg };
+  // From `{}`: a record keeps it as long as the call and beyond (see CallRecord.accepted).
+  const s = {} as ComponentSummary;
+  s.what = what;
+  if (arg !== undefined) s.arg = arg;
+  return s;
 }
 
 export function summarizeComponent(data: Record<string, unknown> | undefined): ComponentSummary {
