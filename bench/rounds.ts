@@ -174,8 +174,8 @@ export interface RoundOptions {
  * included), from the first few hundred objects made there, whether to make its next ones straight in the old
  * generation. If nearly all are still alive at that first young collection, as when 200 calls start at once in a
  * fresh process, it says yes for good, and the dead ones then keep each msg they point to alive until a full
- * collection. Measured (bench/analysis.md): Node-RED setups then cost 30-40 µs more per call, for the whole run, in
- * about two runs of three. `--ramp 0` starts with the burst.
+ * collection. Measured (bench/analysis.md): the package's Node-RED then cost 30-40 µs more per call, for the whole run,
+ * in about two runs of three. `--ramp 0` starts with the burst.
  */
 export async function warmUp(
   server: Server,
@@ -185,13 +185,10 @@ export async function warmUp(
   calls: number,
   o: RoundOptions,
 ): ReturnType<typeof runRound> {
-  if (ramp > 0) {
-    await runRound(server, child, setup, ramp, {
-      ...o,
-      componentMs: 0,
-      concurrency: Math.min(RAMP_CONCURRENCY, o.concurrency),
-    });
-  }
+  const slow = { ...o, componentMs: 0, concurrency: Math.min(RAMP_CONCURRENCY, o.concurrency) };
+  // A warm-up all ramp (the quick run's first 1,000 calls of the memory section) is one round.
+  if (calls <= 0) return runRound(server, child, setup, ramp, slow);
+  if (ramp > 0) await runRound(server, child, setup, ramp, slow);
   return runRound(server, child, setup, calls, o);
 }
 

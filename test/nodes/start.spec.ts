@@ -45,6 +45,17 @@ describe("nodes: ivr start", () => {
     await waitStatus("s", (s) => s.fill === "green" && /☎/.test(s.text ?? ""));
   });
 
+  it("sends msg and msg.ivr as plain objects, their fields in a fixed order (built without literals, see startMsg)", async () => {
+    await load(sim, [connectionDef(sim), ...start("s")]);
+    await ready();
+    const { msg } = await placeAccepted(sim, "s-ok", { key: "demo", params: { lang: "ru" } });
+    // What core nodes, cloneMessage and a context store take for granted of a msg.
+    assert.equal(Object.getPrototypeOf(msg), Object.prototype);
+    assert.equal(Object.getPrototypeOf(msg.ivr), Object.prototype);
+    assert.deepEqual(Object.keys(msg).slice(0, 3), ["_msgid", "payload", "ivr"]);
+    assert.deepEqual(Object.keys(msg.ivr).slice(0, 5), ["ivrid", "key", "params", "paramsRaw", "connection"]);
+  });
+
   it("leaves calls alone that its key or componentName filter does not match", async () => {
     await load(sim, [connectionDef(sim), ...start("s", "sales", "Menu")]);
     await ready();
