@@ -3,16 +3,18 @@
 //   1 bare ws client · 2 IvrApiClient + SessionRegistry · 3 Node-RED 4 with this package's nodes ·
 //   4 Node-RED 4 with the hand-rolled core-node flow an integrator would build today ·
 //   5 the floor: Node-RED 4 with nodes that do what the bare client does and nothing more (bench/floor).
-// A warm-up round (its first calls 10 at a time: see warmUp in rounds.ts), then alternating rounds (setup order
+// A warm-up round (its first calls a few at a time: see warmUp in rounds.ts), then alternating rounds (setup order
 // rotated each round); calls/s, CPU per call, the added latency the server sees per request, heap per held call and
-// heap growth. Prints a summary with the targets, writes bench/results.json (quick runs: bench/results-quick.json) and, for a full run, docs/performance.md/.svg.
+// heap growth. Prints a summary with the targets, writes bench/results.json (quick runs: bench/results-quick.json)
+// and, for a full run, docs/performance.md/.svg.
 //
 //   npm run bench                  full run (about a minute on a quiet machine; it waits for quiet, up to 8 s a round)
 //   npm run bench -- --quick       short run (1 round, under a minute)
 //   npm run bench -- --profile[=<setup>]   CPU profile of one setup's process over a 20,000-call round
 //   npm run bench -- --profile --heap       where a round's allocations come from (sampling heap profile)
 //   npm run bench -- --profile --snapshot   what a call in flight holds (two heap snapshots, the difference per call)
-//   options: --rounds N --calls N --warmup N --ramp N (0: the warm-up starts 200 calls at once) --concurrency N --hold N --max-wait S --setups bare,package
+//   options: --rounds N --calls N --warmup N --ramp N (0: the warm-up starts with all its calls at once)
+//            --concurrency N --hold N --max-wait S --setups bare,package
 //            --no-micro --no-memory --docs (render docs/ from a quick run too)
 // Diagnosis (environment): BENCH_NODE_FLAGS="--trace-gc" adds node flags to the measured processes; BENCH_OUT_DIR=<dir>
 // keeps each process's output there; BENCH_NR_SETTINGS="{ivrapiCalls:{recent:0}}" adds to their settings.js;

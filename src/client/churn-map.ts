@@ -12,9 +12,9 @@
 /**
  * A class, not a `{ v }` literal: V8 watches each object literal's place in the code and, once nearly all the
  * objects made there outlive a young collection, makes the next ones straight in the old generation, for the rest of
- * the process (a burst of calls starting together is enough). An old object keeps every young one it points to alive
- * until the next full collection, so the whole call behind it was copied and promoted. Objects made by `new` are
- * never moved there early (see docs/performance.md, "Made where they die").
+ * the process (a burst of calls starting together is enough). A dead old object keeps every young one it points to
+ * alive until the next full collection, so the whole call behind it is copied and promoted. Objects made by `new` of
+ * a class are never moved there early (see docs/performance.md, "Made where they die").
  */
 class Box<V> {
   constructor(public v: V | undefined) {}

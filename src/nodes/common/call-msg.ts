@@ -41,8 +41,8 @@ export function paramsOf(call: CallInfo): unknown {
  * makes: once nearly all of them outlive a young-generation collection (200 calls starting together are enough), it
  * makes that literal's next objects straight in the old generation, for the life of the process. A call's msg lives
  * as long as the call, and dead in the old generation it keeps what it points to (params, strings) alive until the next
- * full collection: each young one copies and promotes them. `{}` gives V8 no such place to watch, and the msg is the
- * same plain object with the same properties in the same order (see docs/performance.md, "Made where they die").
+ * full collection: each young collection copies and promotes them. `{}` gives V8 no such place to watch, and the msg is
+ * the same plain object with the same properties in the same order (see docs/performance.md, "Made where they die").
  */
 export function startMsg(msgid: string, call: CallInfo, connection: string): Record<string, unknown> {
   const msg: Record<string, unknown> = {};
