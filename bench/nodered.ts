@@ -14,6 +14,8 @@ export interface UserDirOptions {
   packageDir?: string;
   /** The token the flow connects with (the server tells setups apart by it); the setup's id by default. */
   token?: string;
+  /** More settings.js properties (an object literal's text), after BENCH_NR_SETTINGS. */
+  extraSettings?: string | undefined;
 }
 
 function settings(o: UserDirOptions): string {
@@ -24,7 +26,7 @@ module.exports = {
   flowFile: "flows.json",
   credentialSecret: false,
   ${o.packageDir ? `nodesDir: [${JSON.stringify(o.packageDir)}],` : ""}
-  ivrapiClient: { pingIntervalMs: 0 },${process.env.BENCH_NR_SETTINGS ? `\n  ...${process.env.BENCH_NR_SETTINGS},` : ""}
+  ivrapiClient: { pingIntervalMs: 0 },${process.env.BENCH_NR_SETTINGS ? `\n  ...${process.env.BENCH_NR_SETTINGS},` : ""}${o.extraSettings ? `\n  ...${o.extraSettings},` : ""}
   disableEditor: true,
   editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
   diagnostics: { enabled: false },

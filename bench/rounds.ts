@@ -150,7 +150,9 @@ export async function startSetup(setup: SetupId, server: Server, src: SetupSourc
           : setup === "floor"
             ? { packageDir: path.join(BENCH, "floor") }
             : {}),
-        ...(setup === "handrolled" && altPackage ? { packageDir: altPackage, token: setup } : {}),
+        ...(setup === "handrolled" && altPackage
+          ? { packageDir: altPackage, token: setup, extraSettings: process.env.BENCH_ALT_NR_SETTINGS }
+          : {}),
       },
       setup === "handrolled" && altPackage ? "package" : setup,
     );

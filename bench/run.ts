@@ -19,7 +19,8 @@
 // Diagnosis (environment): BENCH_NODE_FLAGS="--trace-gc" adds node flags to the measured processes; BENCH_OUT_DIR=<dir>
 // keeps each process's output there; BENCH_NR_SETTINGS="{ivrapiCalls:{recent:0}}" adds to their settings.js;
 // BENCH_ALT_PKG=<dir> (a built package: package.json, dist/ with the nodes' html, locales, icons) runs that build in
-// place of setup 4, an A/B of two builds in the same rounds (results go to bench/results-ab.json, never to docs/).
+// place of setup 4, an A/B of two builds in the same rounds (results go to bench/results-ab.json, never to docs/);
+// BENCH_ALT_NR_SETTINGS="{ivrapiCalls:{recent:0}}" adds to that build's settings.js only (an A/B of a setting).
 // `--ab <git ref>` does the same with a commit it builds itself, e.g.
 //   npm run bench -- --quick --ab HEAD~3 --setups package,handrolled --calls 10000 --rounds 8 --no-memory --no-micro
 // The measured processes run plain JavaScript (the package is compiled to a folder of the benchmark's own, the server

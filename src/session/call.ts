@@ -1,5 +1,7 @@
 // A call as api_start offered it: what the registry holds per call, read from the api_start data itself.
-import { type ApiStartData, parseParams } from "../protocol";
+import type { ApiStartData } from "../protocol";
+// From the module, not the index (see the client): read for every call that starts.
+import { parseParams } from "../protocol/frames";
 import type { CallInfo } from "./types";
 
 export function isCall(v: ApiStartData | CallInfo): v is CallInfo {
