@@ -1,6 +1,7 @@
 // The benchmark's diagnostic modes (`npm run bench -- --profile ...`): one setup alone, with a CPU profile, a sampling
 // heap profile, or heap snapshots of the calls in flight; each prints where the time or memory went.
-import { mkdtempSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { SetupId } from "./common";
@@ -69,4 +70,78 @@ export async function runProfile(
   await server.child.kill();
   out(heap ? summariseHeapProfile(file, calls) : summariseProfile(file, d.src.pkgDir));
   out(`(open ${file} in Chrome DevTools or speedscope for the call tree)`);
+}
+
+/**
+ * `--count[=<setups>]`: instructions per call, counted by valgrind (callgrind), where timings drift too much to compare
+ * (±25–40 % between rounds on a shared machine; this machine has no hardware counters for `perf`). Each setup's
+ * process runs under valgrind with counting off through its warm-up, then counts over each round alone (zeroed before,
+ * dumped after). What it is and is not:
+ * - user-space instructions of every thread (GC helpers and the compiler too); never the kernel's, so a write per
+ *   frame (the bare client, the floor) costs far more CPU than its count shows;
+ * - valgrind runs one thread at a time and slows the process about 20 × (90 × while counting), so each wake-up finds
+ *   more frames waiting than a native process would;
+ * - steadier than time, not exact: rounds differ by 4–12 % (a round that holds a major collection counts far more),
+ *   and runs of the same code by up to 10 % (each process's compiler decides for itself). Compare the least of each.
+ */
+export async function runCount(
+  d: Diagnosis,
+  setups: SetupId[],
+  { calls, rounds }: { calls: number; rounds: number },
+): Promise<Array<{ setup: SetupId; perCall: number[] }>> {
+  try {
+    execFileSync("valgrind", ["--version"], { stdio: "pipe" });
+  } catch {
+    throw new Error("--count needs valgrind (Debian: apt-get install valgrind)");
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ivrapi-bench-count-"));
+  const server = await startServer(d.src.jsDir);
+  const results: Array<{ setup: SetupId; perCall: number[] }> = [];
+  try {
+    for (const setup of setups) {
+      const wrap = [
+        "valgrind",
+        "--tool=callgrind",
+        // V8 writes the machine code it runs: valgrind must notice code that changes (all but code from files).
+        "--smc-check=all-non-file",
+        "--instr-atstart=no",
+        `--callgrind-out-file=${path.join(dir, `${setup}.%p`)}`,
+      ];
+      const c = await startSetup(setup, server, d.src, { wrap, readyMs: 600_000 });
+      const pid = c.proc.pid as number;
+      await warmUp(server, c, setup, d.rampCalls, d.warmupCalls, { ...d, maxWaitMs: 0 });
+      callgrind(pid, "--instr=on");
+      const perCall: number[] = [];
+      for (let r = 1; r <= rounds; r++) {
+        // No forced collection first: it made rounds count twice as much, and vary more (the heap shrinks and is
+        // swept again during the round).
+        callgrind(pid, "--zero");
+        const round = await runRound(server, c, setup, calls, { ...d, maxWaitMs: 0 });
+        callgrind(pid, "--dump");
+        perCall.push(lastDumpTotal(dir, setup, pid) / Math.max(1, round.calls));
+        out(`  ${setup.padEnd(10)} round ${r}: ${fmtInt(perCall[perCall.length - 1] as number)} instructions per call`);
+      }
+      results.push({ setup, perCall });
+      await c.kill();
+    }
+  } finally {
+    await server.child.kill();
+  }
+  return results;
+}
+
+function callgrind(pid: number, command: string): void {
+  execFileSync("callgrind_control", [command, String(pid)], { stdio: "pipe", timeout: 120_000 });
+}
+
+/** The instructions counted in the newest dump of one process (`totals:` of `<setup>.<pid>.<n>`). */
+function lastDumpTotal(dir: string, setup: SetupId, pid: number): number {
+  const dumps = readdirSync(dir)
+    .filter((f) => f.startsWith(`${setup}.${pid}.`))
+    .sort((a, b) => Number(a.split(".").pop()) - Number(b.split(".").pop()));
+  const last = dumps[dumps.length - 1];
+  if (!last) throw new Error(`callgrind wrote no dump for ${setup} (pid ${pid}) in ${dir}`);
+  const m = /^(?:totals|summary): (\d+)/m.exec(readFileSync(path.join(dir, last), "utf8"));
+  if (!m) throw new Error(`no totals in ${path.join(dir, last)}`);
+  return Number(m[1]);
 }

@@ -152,9 +152,19 @@ export interface Child {
   kill(): Promise<void>;
 }
 
-/** Starts `node <args>` with an IPC channel (the probe's, or the server's commands). */
-export function spawnNode(name: string, args: string[], env: Record<string, string> = {}, cwd = ROOT): Child {
-  const proc = spawn(process.execPath, args, {
+/**
+ * Starts `node <args>` with an IPC channel (the probe's, or the server's commands). `wrap`: a command the node process
+ * runs under (valgrind, for `--count`), its arguments before node's.
+ */
+export function spawnNode(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = ROOT,
+  wrap: string[] = [],
+): Child {
+  const [cmd, ...cmdArgs] = wrap.length ? [...wrap, process.execPath, ...args] : [process.execPath, ...args];
+  const proc = spawn(cmd as string, cmdArgs, {
     cwd,
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     env: { ...process.env, ...env, NODE_RED_ENABLE_PROJECTS: "false" },

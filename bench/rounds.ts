@@ -131,13 +131,28 @@ export interface SetupSources {
   altPackage?: string | undefined;
 }
 
-export async function startSetup(setup: SetupId, server: Server, src: SetupSources): Promise<Child> {
+/**
+ * How a setup's process starts: `wrap`, a command it runs under (valgrind, for `--count`); `readyMs`, how long it may
+ * take to connect (a process under valgrind starts far slower).
+ */
+export interface Launch {
+  wrap?: string[];
+  readyMs?: number;
+}
+
+export async function startSetup(
+  setup: SetupId,
+  server: Server,
+  src: SetupSources,
+  launch: Launch = {},
+): Promise<Child> {
   const { jsDir, pkgDir, altPackage } = src;
+  const wrap = launch.wrap ?? [];
   const dist = path.join(pkgDir, "dist");
   const env = { BENCH_BASE: server.base, BENCH_TOKEN: setup, IVRAPI_DIST: dist };
   let child: Child;
   if (setup === "bare" || setup === "runtime") {
-    child = spawnNode(setup, clientArgs(path.join(jsDir, "bench", "clients", `${setup}.js`)), env);
+    child = spawnNode(setup, clientArgs(path.join(jsDir, "bench", "clients", `${setup}.js`)), env, undefined, wrap);
   } else {
     const userDir = scratchDir(`${setup}-${++userDirs}`);
     writeUserDir(
@@ -156,9 +171,9 @@ export async function startSetup(setup: SetupId, server: Server, src: SetupSourc
       },
       setup === "handrolled" && altPackage ? "package" : setup,
     );
-    child = spawnNode(setup, nodeRedArgs(userDir), {}, userDir);
+    child = spawnNode(setup, nodeRedArgs(userDir), {}, userDir, wrap);
   }
-  await server.ready(setup, 90_000, child);
+  await server.ready(setup, launch.readyMs ?? 90_000, child);
   return child;
 }
 

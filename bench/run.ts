@@ -13,6 +13,8 @@
 //   npm run bench -- --profile[=<setup>]   CPU profile of one setup's process over a 20,000-call round
 //   npm run bench -- --profile --heap       where a round's allocations come from (sampling heap profile)
 //   npm run bench -- --profile --snapshot   what a call in flight holds (two heap snapshots, the difference per call)
+//   npm run bench -- --count[=<setups>]     instructions per call under valgrind (steadier than time; needs valgrind),
+//                                            e.g. --count=package,handrolled --ab HEAD~1 (--calls, --rounds: 2,000, 5)
 //   options: --rounds N --calls N --warmup N --ramp N (0: the warm-up starts with all its calls at once)
 //            --concurrency N --hold N --max-wait S --setups bare,package
 //            --no-micro --no-memory --docs (render docs/ from a quick run too)
@@ -30,7 +32,7 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { median, RAMP_CONCURRENCY, REQUESTS, type RequestKind, SETUP_LABELS, SETUPS, type SetupId } from "./common";
-import { runProfile, runSnapshot } from "./diagnose";
+import { runCount, runProfile, runSnapshot } from "./diagnose";
 import { type MicroResult, runMicro } from "./micro";
 import { BENCH, buildBenchProcesses, buildPackage, buildPackageAt, type Child, killAll, ROOT } from "./proc";
 import { renderDocs } from "./render";
@@ -111,6 +113,10 @@ const profile: SetupId | undefined =
       ? (profileArg as SetupId)
       : "package";
 
+/** `--count` (setup 3) or `--count=<setups>`: instructions per call under valgrind (see runCount). */
+const countArg = flag("count") ? (opt("count") ?? "package") : opt("count");
+const countSetups = countArg?.split(",").filter((s): s is SetupId => (SETUPS as readonly string[]).includes(s));
+
 const TARGETS = {
   vsHandrolled: 1.5,
   vsBare: 0.8,
@@ -144,7 +150,7 @@ async function main(): Promise<void> {
   out(
     `ivrapi benchmark${quick ? " (quick)" : ""}: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, Node-RED ${nodeRed}`,
   );
-  if (!profile)
+  if (!profile && !countSetups)
     out(
       `  ${cfg.calls} calls per round at ${cfg.concurrency} concurrent, ${cfg.rounds} round(s) after a warm-up (${cfg.rampCalls} calls ${RAMP_CONCURRENCY} at a time, then ${cfg.warmupCalls}); load average at start ${machine.loadAvgAtStart.join(" ")}`,
     );
@@ -168,6 +174,26 @@ async function main(): Promise<void> {
   if (build.warnings)
     out(`  note: the build reported type errors (output still used):\n${build.warnings.slice(0, 600)}`);
   const dist = path.join(build.dir, "dist");
+
+  if (countSetups) {
+    const d = { src, warmupCalls: cfg.warmupCalls, rampCalls: cfg.rampCalls, concurrency: cfg.concurrency, maxWaitMs };
+    const calls = Number(opt("calls") ?? 2000);
+    const rounds = Number(opt("rounds") ?? 5);
+    out(`instructions per call (valgrind), ${calls} calls per round at ${cfg.concurrency} concurrent:`);
+    const counted = await runCount(d, countSetups, { calls, rounds });
+    // The least and the median: a round that holds a major collection counts far more, and only some rounds do.
+    out("  setup                                least        median");
+    for (const c of counted) {
+      const n = (v: number) => Math.round(v).toLocaleString("en-US").padStart(12);
+      out(`  ${SETUP_LABELS[c.setup].padEnd(36)} ${n(Math.min(...c.perCall))}  ${n(median(c.perCall))}`);
+    }
+    const [a, b] = counted;
+    if (a && b) {
+      const ratio = (f: (v: number[]) => number) => (f(b.perCall) / f(a.perCall)).toFixed(3);
+      out(`  ${b.setup} / ${a.setup}: ${ratio((v) => Math.min(...v))} (least), ${ratio(median)} (median)`);
+    }
+    return;
+  }
 
   if (profile) {
     const d = { src, warmupCalls: cfg.warmupCalls, rampCalls: cfg.rampCalls, concurrency: cfg.concurrency, maxWaitMs };
