@@ -79,9 +79,9 @@ export = (RED: NodeAPI) => {
     };
 
     /**
-     * Runs the component for one msg, then sends the msg on and calls done (or done(err)). One promise reaction per
-     * msg, not an async function: a msg waits as long as its component runs (seconds, for hundreds of calls at once),
-     * and whatever waits with it is kept by every young-generation collection meanwhile.
+     * Runs the component for one msg, then sends the msg on and calls done (or done(err)). Callbacks, not a promise:
+     * a msg waits as long as its component runs (seconds, for hundreds of calls at once), and whatever waits with it
+     * (a promise, its resolvers, its reactions) is kept by every young-generation collection meanwhile.
      */
     const run = (msg: Record<string, unknown>, ivrid: string, registry: SessionRegistry, data: unknown, done: Done) => {
       const oType =
@@ -94,7 +94,10 @@ export = (RED: NodeAPI) => {
         wait();
         count(oType, -1);
       };
-      registry.apply(ivrid, data as Record<string, unknown>, options).then(
+      registry.applyThen(
+        ivrid,
+        data as Record<string, unknown>,
+        options,
         (result) => {
           let sent = true;
           try {

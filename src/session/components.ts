@@ -103,6 +103,26 @@ export class Components {
   }
 
   /**
+   * apply, told through callbacks instead of a promise: the apply node's hot path. A free call gets its component at
+   * once and no promise is made (a promise, its resolvers and its reactions live as long as the component runs, for
+   * every call in flight); `onResult` or `onError` runs once, a microtask after the outcome, as a promise's reaction
+   * would. A busy call, or one taken over from elsewhere, goes through apply. The callbacks must not throw.
+   */
+  applyThen(
+    s: Session,
+    data: ComponentData,
+    options: ApplyOptions,
+    onResult: (r: ComponentResult) => void,
+    onError: (e: IvrApiError) => void,
+  ): void {
+    if (s.running || s.terminating || s.unknownComponent) {
+      this.apply(s, data, options).then(onResult, onError);
+      return;
+    }
+    this.send(s, this.occupy(s, data, options.timeoutMs ?? 0, options.source, onResult, onError, true));
+  }
+
+  /**
    * Stops the running component; resolves on the terminate answer, after which the call is free (rule 3).
    * A terminate already in flight is joined, never sent twice.
    */
@@ -239,15 +259,29 @@ export class Components {
     }
   }
 
+  /** The component occupies the call from now on, under a new oId; its waiter is told through the two callbacks. */
+  private occupy(
+    s: Session,
+    data: ComponentData,
+    timeoutMs: number,
+    source: string | undefined,
+    onResult: (r: ComponentResult) => void,
+    onError: (e: IvrApiError) => void,
+    later: boolean,
+  ): RunningComponent {
+    const oId = this.nextOId++;
+    if (this.nextOId >= OID_LIMIT) this.nextOId = OID_BASE_MIN;
+    const running = new RunningComponent(oId, data, source, timeoutMs, onResult, onError, later);
+    // data is the registry's own checked copy: it carries our oId (one in the user's data is replaced).
+    data.oId = oId;
+    s.running = running;
+    this.byOId.set(running.key, s);
+    return running;
+  }
+
   private run(s: Session, data: ComponentData, timeoutMs: number, source?: string): Promise<ComponentResult> {
     return new Promise<ComponentResult>((resolve, reject) => {
-      const oId = this.nextOId++;
-      if (this.nextOId >= OID_LIMIT) this.nextOId = OID_BASE_MIN;
-      const running = new RunningComponent(oId, data, source, timeoutMs, resolve, reject);
-      // data is the registry's own checked copy: it carries our oId (one in the user's data is replaced).
-      data.oId = oId;
-      s.running = running;
-      this.byOId.set(running.key, s);
+      const running = this.occupy(s, data, timeoutMs, source, resolve, reject, false);
       if (!s.unknownComponent) {
         this.send(s, running);
         return;

@@ -303,6 +303,37 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     }
   }
 
+  /**
+   * apply, told through callbacks instead of a promise (the apply node's hot path: see Components.applyThen). One of
+   * them runs once, never in the same turn as this call; they must not throw. A failure is reported as apply's is.
+   */
+  applyThen(
+    ivrid: string,
+    data: Record<string, unknown>,
+    options: ApplyOptions,
+    onResult: (r: ComponentResult) => void,
+    onError: (e: unknown) => void,
+  ): void {
+    const s = this.sessions.get(ivrid);
+    const call = s?.call;
+    // Only when the call record listens for failures does the error path need a closure of its own.
+    const failed =
+      call && this.listenerCount("failed") > 0
+        ? (err: unknown) => {
+            this.report(call, "ivrapi_component_apply", err);
+            onError(err);
+          }
+        : onError;
+    let checked: ComponentData;
+    try {
+      checked = this.checkApply(s, ivrid, data, options);
+    } catch (err) {
+      queueMicrotask(() => failed(err));
+      return;
+    }
+    this.components.applyThen(s as Session, checked, options, onResult, failed);
+  }
+
   /** Says once that a request or an apply on a call failed (for the call record and the metrics). */
   private report(call: CallInfo, request: string, err: unknown): void {
     if (!(err instanceof IvrApiError) || this.reported.has(err) || this.listenerCount("failed") === 0) return;
@@ -317,18 +348,26 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   }
 
   private startApply(ivrid: string, data: Record<string, unknown>, options: ApplyOptions): Promise<ComponentResult> {
-    const s = this.require(ivrid);
+    const s = this.sessions.get(ivrid);
+    return this.components.apply(s as Session, this.checkApply(s, ivrid, data, options), options);
+  }
+
+  /** The checks of an apply, before anything is sent: the call, its state, the timeout, the data (a checked copy). */
+  private checkApply(
+    held: Session | undefined,
+    ivrid: string,
+    data: Record<string, unknown>,
+    options: ApplyOptions,
+  ): ComponentData {
+    const s = held ?? this.require(ivrid);
     if (s.status === "aborting" || s.handBackDue) throw this.ended(s, "it is being handed back to the script");
     const timeoutMs = options.timeoutMs ?? 0;
     if (!Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_TIMER_MS) {
       throw new IvrApiError("invalid", `timeout must be between 0 and ${MAX_TIMER_MS} ms, not ${timeoutMs}`, { ivrid });
     }
     // The one check of the data (key and ivrid are the session's own); its output is a fresh copy the runtime may
-    // add its oId to.
-    if (fastComponentData(data)) {
-      // Not a spread (see copyBody): the oId added next would give a spread's copy a hidden class of its own.
-      return this.components.apply(s, copyBody(data) as ComponentData, options);
-    }
+    // add its oId to. Not a spread (see copyBody): the oId would give a spread's copy a hidden class of its own.
+    if (fastComponentData(data)) return copyBody(data) as ComponentData;
     const checked = ComponentData.safeParse(data);
     if (!checked.success) {
       const why = checked.error.issues.map((i) => `${i.path.join(".") || "data"}: ${i.message}`).join("; ");
@@ -336,7 +375,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         ivrid,
       });
     }
-    return this.components.apply(s, checked.data, options);
+    return checked.data;
   }
 
   /** Stops the running component; resolves on the terminate answer, after which the call is free (rule 3). */

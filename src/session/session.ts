@@ -24,16 +24,43 @@ export class RunningComponent {
    */
   orphaned = false;
 
+  /** Its waiter was told (a waiter told by callbacks is told once, as a promise settles once). */
+  private told = false;
+
   constructor(
     readonly oId: number,
     readonly data: ComponentData,
     /** Who applied it (ApplyOptions.source). */
     readonly source: string | undefined,
     readonly timeoutMs: number,
-    readonly resolve: (r: ComponentResult) => void,
-    readonly reject: (e: IvrApiError) => void,
+    /** Its waiter: a promise's resolve and reject, or (`later`) callbacks. */
+    private readonly onResult: (r: ComponentResult) => void,
+    private readonly onError: (e: IvrApiError) => void,
+    /**
+     * The waiter is told a microtask after the outcome, as a promise's reactions would be, never inside the handling
+     * of the event that ended it (the call record sees a stop or an end before the flow does).
+     */
+    private readonly later = false,
   ) {
     this.key = String(oId);
+  }
+
+  resolve(r: ComponentResult): void {
+    this.tell(this.onResult, r);
+  }
+
+  reject(e: IvrApiError): void {
+    this.tell(this.onError, e);
+  }
+
+  private tell<T>(f: (v: T) => void, v: T): void {
+    if (!this.later) {
+      f(v);
+      return;
+    }
+    if (this.told) return;
+    this.told = true;
+    queueMicrotask(() => f(v));
   }
 }
 

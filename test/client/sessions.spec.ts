@@ -72,6 +72,86 @@ describe("session registry", () => {
     assert.equal(reg.isBusy(ivrid), false);
   });
 
+  it("applyThen: the same component through callbacks, told once, after the stop event, never in the same turn", async () => {
+    h = await harness();
+    const { reg, ivrid } = await held();
+    const order: string[] = [];
+    reg.on("component_stopped", () => order.push("component_stopped event"));
+    const told = new Promise<ComponentResult>((resolve, reject) => {
+      let sync = true;
+      reg.applyThen(
+        ivrid,
+        play,
+        {},
+        (r) => {
+          order.push(sync ? "result, same turn" : "result");
+          resolve(r);
+        },
+        reject,
+      );
+      sync = false;
+    });
+    await h.sim.waitForFrame({ dir: "out", name: "ivrapi_component_apply_result" });
+    assert.equal(reg.isBusy(ivrid), true);
+    h.sim.finishComponent(ivrid);
+    const r = await told;
+    assert.equal(r.transferKey, "transfer");
+    assert.equal(r.data.oType, 204);
+    assert.equal(reg.isBusy(ivrid), false);
+    assert.deepEqual(order, ["component_stopped event", "result"]);
+
+    // Refused before anything is sent: onError, a microtask later, never onResult.
+    const refused = await new Promise<unknown>((resolve, reject) => {
+      let sync = true;
+      reg.applyThen(
+        ivrid,
+        { mode: 0 },
+        {},
+        () => reject(new Error("told a result")),
+        (e) => resolve(sync ? "same turn" : e),
+      );
+      sync = false;
+    });
+    assert.equal((refused as IvrApiError).code, "invalid");
+
+    // Busy (reject) goes through the promise path and ends in onError too.
+    const first = reg.apply(ivrid, play);
+    const busy = await new Promise<unknown>((resolve, reject) =>
+      reg.applyThen(ivrid, play, { busy: "reject" }, () => reject(new Error("told a result")), resolve),
+    );
+    assert.equal((busy as IvrApiError).code, "busy");
+    const answered = () => frames(h.sim, "ivrapi_component_apply_result", "out").length;
+    await h.sim.waitForFrame({ dir: "out", name: "ivrapi_component_apply_result", where: () => answered() >= 2 });
+    h.sim.finishComponent(ivrid);
+    await first;
+  });
+
+  it("applyThen: a call that ends while its component runs tells onError (session_ended) once", async () => {
+    h = await harness();
+    const { reg, ivrid } = await held();
+    let told = 0;
+    const failed = new Promise<unknown>((resolve) =>
+      reg.applyThen(
+        ivrid,
+        play,
+        {},
+        () => {
+          told++;
+        },
+        (e) => {
+          told++;
+          resolve(e);
+        },
+      ),
+    );
+    await h.sim.waitForFrame({ dir: "out", name: "ivrapi_component_apply_result" });
+    h.sim.hangup(ivrid);
+    const err = (await failed) as IvrApiError;
+    assert.equal(err.code, "session_ended");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(told, 1);
+  });
+
   it("refuses invalid component data before sending anything", async () => {
     h = await harness();
     const { client, reg, ivrid } = await held();

@@ -74,13 +74,13 @@ describe("nodes: apply component and terminate", () => {
   function handedOver(): Promise<void> {
     const reg = hub().registry;
     if (!reg) throw new Error("no registry");
-    const orig = reg.apply;
+    // The node hands a msg over with applyThen (callbacks, no promise: see SessionRegistry.applyThen).
+    const orig = reg.applyThen;
     return new Promise((resolve) => {
-      reg.apply = function (this: typeof reg, ...args: Parameters<typeof orig>) {
-        const p = orig.apply(this, args);
-        reg.apply = orig;
+      reg.applyThen = function (this: typeof reg, ...args: Parameters<typeof orig>) {
+        orig.apply(this, args);
+        reg.applyThen = orig;
         resolve();
-        return p;
       };
     });
   }
