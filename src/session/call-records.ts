@@ -45,11 +45,33 @@ export interface AttachOptions {
   registry: SessionRegistry;
 }
 
+/** What a `changed` event names: a call's record, or a call just taken (its record is made only when it is read). */
+export interface ChangedCall {
+  readonly ivrid: string;
+  summary(): CallSummary;
+}
+
 /**
- * `changed` names the record that changed (live or just ended): a listener that shows it makes its summary when it
+ * A call just taken, as `changed` names it: a call that only waits has no record (see recordOf), and a record made
+ * for the event alone (a CallRecord, its accept entry, its timeline) was garbage on every call. Its summary is its
+ * record's when it has one by then, else one made at that moment.
+ */
+class TakenCall implements ChangedCall {
+  constructor(
+    readonly ivrid: string,
+    private readonly current: () => CallRecord,
+  ) {}
+
+  summary(): CallSummary {
+    return this.current().summary();
+  }
+}
+
+/**
+ * `changed` names the call that changed (live or just ended): a listener that shows it makes its summary when it
  * sends, at its own pace, so a busy connection does not build one per event.
  */
-export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
+export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
   readonly metrics = new Metrics();
   private readonly byIvrid = new ChurnMap<string, CallRecord>();
   /** The connections recorded now: their registries list the calls that have no record yet. */
@@ -227,7 +249,12 @@ export class CallRecords extends EventEmitter<{ changed: [CallRecord] }> {
       }
       if (held) this.forget(held);
       m.accepted++;
-      if (this.listenerCount("changed") > 0) this.emit("changed", this.make(call, registry, o));
+      if (this.listenerCount("changed") > 0) {
+        this.emit(
+          "changed",
+          new TakenCall(call.ivrid, () => this.byIvrid.get(call.ivrid) ?? this.make(call, registry, o)),
+        );
+      }
     };
     const onEnd = (call: CallInfo, end: SessionEnd) => {
       // A registry let go because its calls moved to another (a changed connection): the call goes on there.

@@ -42,6 +42,27 @@ describe("call record (runtime): timeline, frames, bounds, metrics", function ()
     return call;
   }
 
+  it("changed names a call as soon as it is taken, its summary made when read (no record for a call that only waits)", async () => {
+    const seen: Array<{ ivrid: string; summary(): { live: boolean; key: string; components: number } }> = [];
+    records.on("changed", (c) => seen.push(c));
+    const call = await takeCall();
+    const taken = seen.find((c) => c.ivrid === call.ivrid);
+    assert.ok(taken, "changed named the call on its accept");
+    // Read later, while it still only waits: a summary of the live call, made now.
+    assert.deepEqual(
+      { ...taken.summary(), startedAt: 0 },
+      { ...records.list().find((c) => c.ivrid === call.ivrid), startedAt: 0 },
+    );
+    assert.equal(taken.summary().live, true);
+    assert.equal(taken.summary().key, "menu");
+    // Once the call has a record, the same entry reads it.
+    const played = reg.apply(call.ivrid, { oType: 204, mode: 0, file: ":GS_PUB/menu.wav" });
+    await until("the component runs", () => answered(records, call.ivrid));
+    assert.equal(taken.summary().components, 1);
+    h.sim.finishComponent(call.ivrid);
+    await played;
+  });
+
   it("a call's timeline: accept, a component with source, exit and results, a key, an error with its code, the stop", async () => {
     const call = await takeCall({ lang: "en", note: `the token ${token} in params` });
     const played = reg.apply(call.ivrid, { oType: 204, mode: 0, file: ":GS_PUB/menu.wav" }, { source: "node-play" });

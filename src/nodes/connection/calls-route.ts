@@ -3,8 +3,8 @@
 // live updates to the editors over Node-RED's comms, batched (one message per PUBLISH_MS at most, whatever the load).
 import type { NodeAPI } from "node-red";
 import { ChurnMap } from "../../client/churn-map";
-import { CallRecords, type CallRecordsOptions } from "../../session/call-records";
-import type { CallRecord, CallSummary } from "../../session/record";
+import { CallRecords, type CallRecordsOptions, type ChangedCall } from "../../session/call-records";
+import type { CallSummary } from "../../session/record";
 
 /** The comms topic the sidebar subscribes to. */
 export const CALLS_TOPIC = "ivrapi/calls";
@@ -65,7 +65,7 @@ function registerCallsRoutes(RED: NodeAPI, records: CallRecords): void {
   });
 
   // The records that changed since the last batch: summarised when the batch goes, each once however often it changed.
-  const pending = new ChurnMap<string, CallRecord>();
+  const pending = new ChurnMap<string, ChangedCall>();
   let overflow = false;
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
