@@ -59,10 +59,8 @@ describe("session registry", () => {
     assert.equal(one.reg.list().length + two.reg.list().length, 1);
   });
 
-  it("runs a component and resolves with its transferKey and results", async () => {
-    h = await harness();
-    const { reg, ivrid } = await held();
-    const result = reg.apply(ivrid, play);
+  /** The play component runs (the call is busy), the simulator ends it, and its result comes: the call is free. */
+  async function runsToItsEnd(reg: SessionRegistry, ivrid: string, result: Promise<ComponentResult>): Promise<void> {
     await h.sim.waitForFrame({ dir: "out", name: "ivrapi_component_apply_result" });
     assert.equal(reg.isBusy(ivrid), true);
     h.sim.finishComponent(ivrid);
@@ -70,6 +68,12 @@ describe("session registry", () => {
     assert.equal(r.transferKey, "transfer");
     assert.equal(r.data.oType, 204);
     assert.equal(reg.isBusy(ivrid), false);
+  }
+
+  it("runs a component and resolves with its transferKey and results", async () => {
+    h = await harness();
+    const { reg, ivrid } = await held();
+    await runsToItsEnd(reg, ivrid, reg.apply(ivrid, play));
   });
 
   it("applyThen: the same component through callbacks, told once, after the stop event, never in the same turn", async () => {
@@ -91,13 +95,7 @@ describe("session registry", () => {
       );
       sync = false;
     });
-    await h.sim.waitForFrame({ dir: "out", name: "ivrapi_component_apply_result" });
-    assert.equal(reg.isBusy(ivrid), true);
-    h.sim.finishComponent(ivrid);
-    const r = await told;
-    assert.equal(r.transferKey, "transfer");
-    assert.equal(r.data.oType, 204);
-    assert.equal(reg.isBusy(ivrid), false);
+    await runsToItsEnd(reg, ivrid, told);
     assert.deepEqual(order, ["component_stopped event", "result"]);
 
     // Refused before anything is sent: onError, a microtask later, never onResult.
