@@ -4,7 +4,16 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import type { Page } from "playwright-core";
-import { DOCS, type EditorRED, type EditorSession, editorSession, requireChromium, until, WAIT } from "./support";
+import {
+  DOCS,
+  type EditorRED,
+  type EditorSession,
+  editorSession,
+  requireChromium,
+  shownSidebarTab,
+  until,
+  WAIT,
+} from "./support";
 
 describe("Node-RED editor (browser): the ivr calls sidebar", function () {
   this.timeout(120_000);
@@ -28,8 +37,8 @@ describe("Node-RED editor (browser): the ivr calls sidebar", function () {
   it("lists a live call, shows its timeline and frames, and a component click highlights its apply node", async () => {
     await page.evaluate(() => (window as unknown as { RED: EditorRED }).RED.sidebar.show("ivrapi-calls"));
     await page.getByTestId("ivrapi-calls").waitFor(WAIT);
-    const tab = page.locator('#red-ui-sidebar .red-ui-tab[id="red-ui-tab-ivrapi-calls"]');
-    assert.equal((await tab.textContent())?.trim(), "ivr calls");
+    const tab = await shownSidebarTab(page, "ivrapi-calls");
+    assert.equal(tab.text, tab.field === "label" ? "ivr calls" : "IVR calls");
     await until("the example connection to subscribe", () =>
       ed.sim.connections().some((c) => c.subscriptions.length > 0),
     );
@@ -63,8 +72,9 @@ describe("Node-RED editor (browser): the ivr calls sidebar", function () {
       undefined,
       WAIT,
     );
+    // The node's shape carries the highlight in Node-RED 3 and 4, the node's own group in Node-RED 5.
     await page
-      .locator("#ex2-sales .red-ui-flow-node-highlighted")
+      .locator("#ex2-sales.red-ui-flow-node-highlighted, #ex2-sales .red-ui-flow-node-highlighted")
       .first()
       .waitFor({ state: "attached", ...WAIT });
 

@@ -14,6 +14,7 @@ import {
   editorSession,
   FLOW_TYPES,
   requireChromium,
+  shownSidebarTab,
   truncatedOptions,
   until,
   WAIT,
@@ -151,9 +152,9 @@ describe("Node-RED editor (browser) in Russian: a call, every dialog, validation
 
   it("the ivr calls sidebar speaks Russian: its tab, the calls listed and a call's timeline", async () => {
     await page.evaluate(() => (window as unknown as { RED: EditorRED }).RED.sidebar.show("ivrapi-calls"));
-    const tab = page.locator('#red-ui-sidebar .red-ui-tab[id="red-ui-tab-ivrapi-calls"]');
-    const label = ((await tab.textContent()) ?? "").trim();
-    assert.equal(label, (catalog("ru", "ivrapi-calls") as unknown as { label: string }).label);
+    const tab = await shownSidebarTab(page, "ivrapi-calls");
+    const label = tab.text;
+    assert.equal(label, (catalog("ru", "ivrapi-calls") as unknown as { label: string; name: string })[tab.field]);
     read("calls sidebar tab", label);
     // The calls placed above: the menu call (components, a key) is the older one.
     const row = page.getByTestId("ivrapi-call").last();

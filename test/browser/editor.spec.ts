@@ -21,6 +21,7 @@ import {
   openEditor,
   ROOT,
   requireChromium,
+  setSidebar,
   squash,
   truncatedOptions,
   until,
@@ -150,11 +151,10 @@ describe("Node-RED editor (browser): palette, help, languages, the newcomer's ca
       const { RED, $ } = window as unknown as { RED: EditorRED; $: EditorRED };
       RED.workspaces.show("ex2-tab");
       RED.view.select("");
-      // The whole flow fits without the sidebar; the palette stays.
-      RED.menu.setSelected("menu-item-sidebar", false);
       $("#red-ui-workspace-chart").scrollLeft(0).scrollTop(0);
     });
-    await page.locator("#red-ui-sidebar").waitFor({ state: "hidden", ...WAIT });
+    // The whole flow fits without the sidebar; the palette stays.
+    await setSidebar(page, false);
     await page.locator("#ex2-bye .red-ui-flow-node").waitFor(WAIT);
     // Nodes show the connection state once the deployed flows are connected to the simulator.
     for (const id of ["ex2-start", "ex2-bye"]) {
@@ -164,10 +164,7 @@ describe("Node-RED editor (browser): palette, help, languages, the newcomer's ca
     const file = path.join(DOCS, "editor.png");
     fs.mkdirSync(DOCS, { recursive: true });
     await page.screenshot({ path: file });
-    await page.evaluate(() =>
-      (window as unknown as { RED: EditorRED }).RED.menu.setSelected("menu-item-sidebar", true),
-    );
-    await page.locator("#red-ui-sidebar").waitFor({ state: "visible", ...WAIT });
+    await setSidebar(page, true);
     assert.ok(fs.statSync(file).size > 20_000);
   });
 

@@ -10,7 +10,10 @@ import { Simulator, type SimulatorOptions } from "../../src/simulator";
 import { build, freePort, spawnNodeRed } from "../helpers/node-red";
 
 export { build, freePort } from "../helpers/node-red";
-export { until } from "../helpers/wait";
+
+import { until } from "../helpers/wait";
+
+export { until };
 
 export const ROOT = path.join(__dirname, "..", "..");
 export const DOCS = path.join(ROOT, "docs");
@@ -210,6 +213,40 @@ export function truncatedOptions(page: Page, selector: string): Promise<string[]
     const room = el.clientWidth - Number.parseFloat(cs.paddingLeft) - Number.parseFloat(cs.paddingRight) - arrow;
     return [...el.options].filter((o) => ctx.measureText(o.text).width > room).map((o) => o.text);
   }, selector);
+}
+
+/**
+ * What the editor shows of a sidebar tab the test has just shown (RED.sidebar.show), and which of the tab's texts it
+ * is: the tab's `label` on the tab itself in Node-RED 3 and 4; its `name` in Node-RED 5, whose sidebar tabs are icon
+ * buttons (the name is their accessible label and heads the section that shows the tab). Waits for it.
+ */
+export async function shownSidebarTab(page: Page, id: string): Promise<{ text: string; field: "label" | "name" }> {
+  let shown: { text: string; field: "label" | "name" } = { text: "", field: "label" };
+  await until(`the sidebar tab ${id} to show`, async () => {
+    shown = await page.evaluate((tab) => {
+      const label = document.querySelector(`#red-ui-sidebar .red-ui-tab[id="red-ui-tab-${tab}"]`);
+      if (label) return { text: label.textContent?.trim() ?? "", field: "label" as const };
+      const name = document.querySelector(`[data-tab-id="${tab}"]`)?.getAttribute("aria-label") ?? "";
+      const heads = [...document.querySelectorAll<HTMLElement>("#red-ui-sidebar .red-ui-sidebar-banner-label")];
+      const heading = heads.some((h) => h.offsetParent !== null && h.textContent?.trim() === name);
+      return { text: heading ? name : "", field: "name" as const };
+    }, id);
+    return shown.text !== "";
+  });
+  return shown;
+}
+
+/**
+ * Shows or hides the right-hand sidebar and waits until it is: the View menu's toggle in Node-RED 3 and 4; Node-RED 5
+ * has no such menu item, and its toggle action, which both have, collapses the sidebar to no width.
+ */
+export async function setSidebar(page: Page, shown: boolean): Promise<void> {
+  await page.evaluate((on) => {
+    const { RED } = window as unknown as { RED: EditorRED };
+    RED.menu.setSelected("menu-item-sidebar", on);
+    RED.actions.invoke("core:toggle-sidebar", on);
+  }, shown);
+  await page.locator("#red-ui-sidebar").waitFor({ state: shown ? "visible" : "hidden", ...WAIT });
 }
 
 /** The parts of the editor's global `RED` the tests touch (typed loosely: it is the editor's own API). */
