@@ -290,22 +290,14 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    * (terminate it, wait for the answer, then apply). Data is checked (numeric oType) before anything is sent.
    */
   apply(ivrid: string, data: Record<string, unknown>, options: ApplyOptions = {}): Promise<ComponentResult> {
-    // Not an async function: the hot path then costs one promise (the component's), not two (unless the call
-    // record listens for failures).
-    const call = this.sessions.get(ivrid)?.call;
-    try {
-      const p = this.startApply(ivrid, data, options);
-      if (call && this.listenerCount("failed") > 0) p.catch((err) => this.report(call, "ivrapi_component_apply", err));
-      return p;
-    } catch (err) {
-      if (call) this.report(call, "ivrapi_component_apply", err);
-      return Promise.reject(err);
-    }
+    // The promise is made at the edge, from the callbacks (as IvrApiClient.request is made from call): one path.
+    return new Promise<ComponentResult>((resolve, reject) => this.applyThen(ivrid, data, options, resolve, reject));
   }
 
   /**
    * apply, told through callbacks instead of a promise (the apply node's hot path: see Components.applyThen). One of
-   * them runs once, never in the same turn as this call; they must not throw. A failure is reported as apply's is.
+   * them runs once, never in the same turn as this call; they must not throw. A failure is reported to the call
+   * record (`failed`) before onError is told.
    */
   applyThen(
     ivrid: string,
@@ -345,11 +337,6 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private started(s: Session, data: ComponentData, source: string | undefined): void {
     const oId = Number(data.oId);
     this.emit("component_started", s.call, source === undefined ? { oId, data } : { oId, data, source });
-  }
-
-  private startApply(ivrid: string, data: Record<string, unknown>, options: ApplyOptions): Promise<ComponentResult> {
-    const s = this.sessions.get(ivrid);
-    return this.components.apply(s as Session, this.checkApply(s, ivrid, data, options), options);
   }
 
   /** The checks of an apply, before anything is sent: the call, its state, the timeout, the data (a checked copy). */
