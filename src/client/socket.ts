@@ -89,23 +89,40 @@ export function keepAlive(ws: WebSocket, everyMs: number, warn: (text: string) =
 }
 
 /**
- * Frames sent in one event-loop turn leave in one TCP write: the socket is corked at the first send of a turn and
- * uncorked once the turn is over (a busy connection answers many calls per read; one syscall each is waste).
+ * Frames sent together leave in one TCP write: the socket is corked at the first send and uncorked after `most`
+ * frames or once the turn is over, whichever comes first (a busy connection answers many calls per read; one syscall
+ * each is waste). Not the whole turn: a read of hundreds of frames would then hold every answer until the last was
+ * handled, and the server, with nothing to do meanwhile, would answer them all only after: the two sides taking turns
+ * instead of working at once.
  */
-export function coalescedSender(ws: WebSocket): (text: string) => void {
+export function coalescedSender(ws: WebSocket, most = FRAMES_PER_WRITE): (text: string) => void {
   // ws keeps its net.Socket private; without one (not open yet) frames simply go out one by one.
   const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-  let corked = false;
+  if (!socket) return (text) => ws.send(text);
+  /** Frames written since the socket was corked (0: not corked). */
+  let held = 0;
+  let scheduled = false;
   const uncork = () => {
-    corked = false;
-    socket?.uncork();
+    scheduled = false;
+    if (held === 0) return;
+    held = 0;
+    socket.uncork();
   };
   return (text) => {
-    if (!corked && socket) {
-      corked = true;
+    if (held === 0) {
       socket.cork();
-      setImmediate(uncork);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(uncork);
+      }
     }
     ws.send(text);
+    if (++held >= most) {
+      held = 0;
+      socket.uncork();
+    }
   };
 }
+
+/** Frames one write carries at most (see coalescedSender). */
+export const FRAMES_PER_WRITE = 16;
