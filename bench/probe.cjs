@@ -40,7 +40,13 @@ if (typeof process.send === "function") {
     if (m.profile === "start") {
       session = new (require("node:inspector").Session)();
       session.connect();
-      session.post("Profiler.enable", () => session.post("Profiler.start", () => answer(m)));
+      // A sample every 100 µs, not the default 1 ms: a 20,000-call round then gives tens of thousands of samples, so a
+      // function's share is known to a fraction of a per cent.
+      session.post("Profiler.enable", () =>
+        session.post("Profiler.setSamplingInterval", { interval: 100 }, () =>
+          session.post("Profiler.start", () => answer(m)),
+        ),
+      );
       return;
     }
     if (m.profile === "heap-start") {

@@ -104,6 +104,11 @@ export function markdown(r: BenchResults): string {
     );
   }
   L.push("");
+  for (const t of r.targets) {
+    if (!t.why) continue;
+    L.push(`Not judged, ${t.name}: ${t.why}`);
+    L.push("");
+  }
   L.push(
     `Ratios per round: package / hand-rolled ${r.ratios.packageVsHandrolled.perRound.map((x) => x.toFixed(2)).join(", ")}; ` +
       `package / bare ${r.ratios.packageVsBare.perRound.map((x) => x.toFixed(2)).join(", ")}. ` +

@@ -59,6 +59,8 @@ export interface Target {
   unit: string;
   target: string;
   pass: boolean | null;
+  /** Why a measured row is not judged (pass null), in a sentence the summary and the doc print under the targets. */
+  why?: string;
 }
 
 export interface HeapResult {
