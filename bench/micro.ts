@@ -75,12 +75,13 @@ function benchRecord(rt: typeof Runtime, n: number): MicroResult[] {
     registry: recorded.registry as never,
   });
   let { client, registry } = recorded;
-  // Each frame with its wire text, made as the socket makes it; requests and their answers come with their call's
-  // ivrid, as the client passes them.
+  // Each frame with its wire text, made as the socket makes it (and a frame that came in with its bytes, as the client
+  // passes them); requests and their answers come with their call's ivrid, as the client passes them.
   const o = () => ({
     frame: (dir: "in" | "out", name: string, body: Record<string, unknown>, ivrid?: string) => {
       const text = JSON.stringify([name, body]);
-      client.observer?.frame(dir, name, body, text, ivrid);
+      const wire = dir === "in" ? Buffer.from(text) : undefined;
+      client.observer?.frame(dir, name, body, text, ivrid, wire);
     },
   });
   const feed = (i: number) => {

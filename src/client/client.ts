@@ -396,14 +396,14 @@ export class IvrApiClient extends EventEmitter<ClientEvents> {
         try {
           if (this._observer) {
             const ivrid = claimed ? claimed.ivrid : this.requests.timedOutCall(frame.qid);
-            this._observer.frame("in", answerName(frame.request), frame.body, frame.text, ivrid);
+            this._observer.frame("in", answerName(frame.request), frame.body, frame.text, ivrid, raw);
           }
         } finally {
           // Whatever the observer does, a claimed request is answered (it is off the list: nothing else would).
           if (claimed) this.requests.settle(claimed, frame.body, frame.outcome);
         }
         if (claimed) return;
-      } else if (this._observer) observeFrame(this._observer, frame);
+      } else if (this._observer) observeFrame(this._observer, frame, raw);
       // ws can deliver subscribe_result and the first api_start in one read, before the handshake's promise chain
       // has made us ready: hold such events until then, or an accept would be refused as "not connected".
       if (this._state !== "ready") {

@@ -47,9 +47,18 @@ export interface ClientObserver {
    * for an answer, `ivrevents.api_start`/`ivrevents.api_stop` with the notify body, `ivrapi_component_stopped`,
    * `ivrapi_dtmf`). Other notifications and frames that could not be decoded are not passed. `text`: the frame as
    * it crossed the wire (one string to keep, where the body is a tree of objects). `ivrid`: the call the frame is for,
-   * when the client knows it (a request that names one, and its answer); otherwise read it from the body.
+   * when the client knows it (a request that names one, and its answer); otherwise read it from the body. `wire`: the
+   * same text as the bytes that came in (UTF-8), when the client has them: copying them costs less than encoding the
+   * text again. Valid only during the call.
    */
-  frame(dir: "in" | "out", name: string, body: Record<string, unknown>, text: string, ivrid?: string): void;
+  frame(
+    dir: "in" | "out",
+    name: string,
+    body: Record<string, unknown>,
+    text: string,
+    ivrid?: string,
+    wire?: Buffer,
+  ): void;
   /** A request got its answer (accepted or refused by the server) after `ms`. */
   answered?(request: string, ms: number, ok: boolean): void;
 }
@@ -75,22 +84,22 @@ export interface ClientEvents {
 }
 
 /** Shows a decoded frame to an observer (see ClientObserver). */
-export function observeFrame(o: ClientObserver, frame: ServerFrame): void {
+export function observeFrame(o: ClientObserver, frame: ServerFrame, wire: Buffer): void {
   switch (frame.kind) {
     case "result":
       // The client itself passes answers on, with the call they are for.
       return;
     case "api_start":
-      o.frame("in", "ivrevents.api_start", frame.notify, frame.text);
+      o.frame("in", "ivrevents.api_start", frame.notify, frame.text, undefined, wire);
       return;
     case "api_stop":
-      o.frame("in", "ivrevents.api_stop", frame.notify, frame.text);
+      o.frame("in", "ivrevents.api_stop", frame.notify, frame.text, undefined, wire);
       return;
     case "component_stopped":
-      o.frame("in", "ivrapi_component_stopped", frame.body, frame.text);
+      o.frame("in", "ivrapi_component_stopped", frame.body, frame.text, undefined, wire);
       return;
     case "dtmf":
-      o.frame("in", "ivrapi_dtmf", frame.body, frame.text);
+      o.frame("in", "ivrapi_dtmf", frame.body, frame.text, undefined, wire);
       return;
   }
 }

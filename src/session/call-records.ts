@@ -169,9 +169,9 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
     const secret = o.secret;
 
     /** Writes a frame of a call to the log, on its call's chain; its number there (-1: not kept). */
-    const route = (t: number, dir: "in" | "out", name: string, text: string, ivrid: string): number => {
+    const route = (t: number, dir: "in" | "out", name: string, text: string, ivrid: string, wire?: Buffer): number => {
       const rec = this.byIvrid.get(ivrid);
-      if (rec) return rec.frame(t, dir, name, text);
+      if (rec) return rec.frame(t, dir, name, text, wire);
       // Not held (yet): the frames that lead to an accept are kept, for the record if it comes.
       if (name === "ivrevents.api_stop") {
         early.delete(ivrid);
@@ -181,13 +181,13 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
       const last = early.get(ivrid);
       if (last === undefined && early.size >= EARLY_CALLS) early.delete(early.keys().next().value as string);
       if (last !== undefined && this.log.length(last, EARLY_FRAMES) >= EARLY_FRAMES) return -1;
-      const seq = this.log.put(t, dir, name, text, last, secret);
+      const seq = this.log.put(t, dir, name, text, last, secret, wire);
       early.set(ivrid, seq);
       return seq;
     };
 
     client.observer = {
-      frame: (dir, name, body, text, known) => {
+      frame: (dir, name, body, text, known, wire) => {
         const t = Date.now();
         if (dir === "out") {
           m.framesOut++;
@@ -202,12 +202,12 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
         } else if (name === "ivrapi_component_stopped") {
           ivrid = body.ivrid;
           // Placed now when it names its call; else its text is kept (on the heap) until the registry places it.
-          const pos = typeof ivrid === "string" ? route(t, dir, name, text, ivrid) : -1;
+          const pos = typeof ivrid === "string" ? route(t, dir, name, text, ivrid, wire) : -1;
           stops.set(body, { t, text: typeof ivrid === "string" ? undefined : text, pos });
           return;
         } else if (name === "ivrapi_dtmf") ivrid = body.ivrid;
         else ivrid = (body.data as { ivrid?: unknown } | undefined)?.ivrid;
-        if (typeof ivrid === "string") route(t, dir, name, text, ivrid);
+        if (typeof ivrid === "string") route(t, dir, name, text, ivrid, wire);
       },
       answered: (request, ms) => m.request(request, ms / 1000),
     };

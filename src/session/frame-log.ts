@@ -1,6 +1,6 @@
 // The frames of the call records, kept off the JavaScript heap. Each frame is written once as it crossed the wire: its
-// text (UTF-8, behind its length) into a ring of bytes, and an entry (when, which way, its name, where its text lies,
-// the call's frame before it) into a ring of typed arrays. A call's frames form a chain through their entries, so a
+// text (UTF-8) into a ring of bytes, and an entry (where its text lies and how long it is, when, the call's frame before
+// it; which way and its name) into a ring of typed arrays. A call's frames form a chain through their entries, so a
 // record holds one number, its last frame. Hundreds of calls in flight and the last ended ones hold their frames
 // through every garbage collection: as strings and arrays, each young-generation collection copied them and each full
 // one marked them (measured in bench/analysis.md); here no collection ever looks at them. The price: when traffic
@@ -10,9 +10,6 @@ import { CLIP, clip, clipText } from "./clip";
 
 /** What a text too big to keep whole keeps of its JSON (see shrink): more than any reader shows. */
 const SHRINK = { ...CLIP, depth: CLIP.depth + 3, keys: 64, items: 32, chars: 1000 };
-
-/** Bytes of the length written before each text. */
-const HEAD = 4;
 
 export const DEFAULT_FRAME_LOG_BYTES = 8 * 1024 * 1024;
 /** The smallest ring accepted: a few calls' frames. */
@@ -50,6 +47,8 @@ export class FrameLog {
   private head = 0;
   /** Frames ever written: a frame's number (its entry is number % entries while it lasts). */
   private count = 0;
+  /** The number of the first frame the current rings hold (frames written before a resize are gone). */
+  private first = 0;
   private _capacity = 0;
   /** The biggest text written as it is; a bigger one is written as a bounded copy of itself (see put). */
   private maxText = 0;
@@ -73,36 +72,45 @@ export class FrameLog {
     this.maxText = Math.floor(capacity / 16);
     this.entries = Math.floor(capacity / BYTES_PER_ENTRY);
     this.rings = undefined;
+    this.first = this.count;
   }
 
   /**
    * Writes a frame; returns its number, for the next frame of the same call (`prev`) and for read. `secret` is masked
-   * out of a text too big to keep whole.
+   * out of a text too big to keep whole. `wire`: the same text as UTF-8 bytes, when the caller has them (a frame as
+   * it came in): copied, which costs a fraction of encoding the text again.
    */
-  put(t: number, dir: "in" | "out", name: string, text: string, prev = -1, secret?: string): number {
-    // A UTF-8 byte count is at most 3 per UTF-16 unit: the cheap bound decides where the text goes.
-    const whole = text.length * 3 <= this.maxText;
-    if (!whole) text = shrink(text, this.maxText, secret);
+  put(t: number, dir: "in" | "out", name: string, text: string, prev = -1, secret?: string, wire?: Buffer): number {
+    // A UTF-8 byte count is at most 3 per UTF-16 unit: without the bytes, the cheap bound decides where the text goes.
+    let size = wire === undefined ? text.length * 3 : wire.length;
+    const whole = size <= this.maxText;
+    if (!whole) {
+      text = shrink(text, this.maxText, secret);
+      wire = undefined;
+      size = text.length * 3;
+    }
     this.rings ??= makeRings(this.capacity, this.entries);
     const r = this.rings;
     const cap = this.capacity;
     let at = this.head % cap;
-    if (at + HEAD + text.length * 3 > cap) {
+    if (at + size > cap) {
       // No text is split over the ring's end: the rest of this lap is left unused.
       this.head += cap - at;
       at = 0;
     }
     // UTF-8 is write's default; naming it costs an encoding lookup per frame.
-    const n = r.bytes.write(text, at + HEAD);
-    r.bytes.writeUInt32LE(n, at);
+    const n = wire === undefined ? r.bytes.write(text, at) : wire.copy(r.bytes, at);
     const seq = this.count++;
     const e = seq % this.entries;
-    r.seq[e] = seq + 1;
-    r.pos[e] = this.head;
-    r.t[e] = t;
-    r.prev[e] = prev;
+    // One entry's numbers side by side (one place in memory per frame, not one per array).
+    const i = e * STRIDE;
+    const ent = r.ent;
+    ent[i] = this.head;
+    ent[i + 1] = n;
+    ent[i + 2] = t;
+    ent[i + 3] = prev;
     r.code[e] = nameCode(name) * 4 + (whole ? 0 : 2) + (dir === "in" ? 0 : 1);
-    this.head += HEAD + n;
+    this.head += n;
     return seq;
   }
 
@@ -112,12 +120,14 @@ export class FrameLog {
     if (r === undefined || !this.has(r, seq)) return undefined;
     const e = seq % this.entries;
     const code = r.code[e] as number;
-    const at = (r.pos[e] as number) % this.capacity;
+    const i = e * STRIDE;
+    const pos = r.ent[i] as number;
+    const at = pos % this.capacity;
     return {
-      t: r.t[e] as number,
+      t: r.ent[i + 2] as number,
       dir: code % 2 === 0 ? "in" : "out",
       name: names[code >> 2] as string,
-      text: r.bytes.toString("utf8", at + HEAD, at + HEAD + r.bytes.readUInt32LE(at)),
+      text: r.bytes.toString("utf8", at, at + (r.ent[i + 1] as number)),
       whole: (code & 2) === 0,
     };
   }
@@ -137,7 +147,7 @@ export class FrameLog {
   chain(last: number, max: number): LoggedFrame[] {
     const out: LoggedFrame[] = [];
     const r = this.rings;
-    for (let s = last; r !== undefined && out.length < max && this.has(r, s); s = r.prev[s % this.entries] as number) {
+    for (let s = last; r !== undefined && out.length < max && this.has(r, s); s = this.prevOf(r, s)) {
       out.push(this.get(s) as LoggedFrame);
     }
     return out.reverse();
@@ -147,37 +157,37 @@ export class FrameLog {
   length(last: number, max: number): number {
     const r = this.rings;
     let n = 0;
-    for (let s = last; r !== undefined && n < max && this.has(r, s); s = r.prev[s % this.entries] as number) n++;
+    for (let s = last; r !== undefined && n < max && this.has(r, s); s = this.prevOf(r, s)) n++;
     return n;
   }
 
+  private prevOf(r: Rings, seq: number): number {
+    return r.ent[(seq % this.entries) * STRIDE + 3] as number;
+  }
+
   private has(r: Rings, seq: number): boolean {
-    if (seq < 0 || seq >= this.count || this.count - seq > this.entries) return false;
-    // The entry is this frame's (not a later one's), and its text is still in the byte ring: a byte at absolute
-    // position p is overwritten once the ring has written past p + capacity.
-    const e = seq % this.entries;
-    return r.seq[e] === seq + 1 && this.head - (r.pos[e] as number) <= this.capacity;
+    // Written to these rings (not before a resize, not yet), its entry not taken by a later frame, and its text still
+    // in the byte ring: a byte at absolute position p is overwritten once the ring has written past p + capacity.
+    if (seq < this.first || seq >= this.count || this.count - seq > this.entries) return false;
+    return this.head - (r.ent[(seq % this.entries) * STRIDE] as number) <= this.capacity;
   }
 }
 
+/** Numbers per entry in `ent`: where its text starts (absolute), its length in bytes, when, the call's frame before. */
+const STRIDE = 4;
+
 interface Rings {
   bytes: Buffer;
-  /** Each entry's frame number + 1 (0: never written). */
-  seq: Float64Array;
-  pos: Float64Array;
-  t: Float64Array;
-  prev: Float64Array;
+  ent: Float64Array;
+  /** Its name's code, times 4, plus 2 when its text is a bounded copy, plus 1 when it went out. */
   code: Int32Array;
 }
 
 function makeRings(capacity: number, entries: number): Rings {
   return {
     bytes: Buffer.allocUnsafe(capacity),
-    // Left as made (zeros, which no frame's number + 1 is): memory the system gives as the rings fill, not up front.
-    seq: new Float64Array(entries),
-    pos: new Float64Array(entries),
-    t: new Float64Array(entries),
-    prev: new Float64Array(entries),
+    // Zeros, as made: memory the system gives as the rings fill, not up front.
+    ent: new Float64Array(entries * STRIDE),
     code: new Int32Array(entries),
   };
 }

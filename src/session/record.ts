@@ -265,9 +265,9 @@ export class CallRecord {
    * A frame of this call, as it crossed the wire: written to the frame log; parsing, bounds and masking happen when the
    * record is read, not on the call path. Returns its number in the log (-1: frames are not kept).
    */
-  frame(t: number, dir: "in" | "out", name: string, text: string): number {
+  frame(t: number, dir: "in" | "out", name: string, text: string, wire?: Buffer): number {
     if (this.limits.frames <= 0) return -1;
-    this.lastFrame = this.log.put(t, dir, name, text, this.lastFrame, this.secret);
+    this.lastFrame = this.log.put(t, dir, name, text, this.lastFrame, this.secret, wire);
     this.frameCount++;
     return this.lastFrame;
   }

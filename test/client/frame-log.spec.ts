@@ -67,6 +67,31 @@ describe("frame log (call records' frames, off the heap)", () => {
     assert.equal(log.chain(last, 10_000)[0]?.text, written[firstKept]?.text);
   });
 
+  it("copies a frame's bytes as they came (wire) and reads them back as its text; too big, it is bounded all the same", () => {
+    const log = new FrameLog(MIN_FRAME_LOG_BYTES);
+    const texts = [
+      '["ivrapi_dtmf",{"dtmf":"5","note":"Привет 👋"}]',
+      '["ivrapi_accept_result",{"qid":7,"result":"ok"}]',
+    ];
+    let last = -1;
+    for (const text of texts) last = log.put(5, "in", "f", text, last, undefined, Buffer.from(text));
+    assert.deepEqual(
+      log.chain(last, 5).map((f) => f.text),
+      texts,
+    );
+    // The bytes decide: 1,400 Cyrillic letters are 2,800 bytes, which a 64 KiB log (4 KiB per frame) keeps whole,
+    // though three bytes per letter (the bound without them) would not fit.
+    const cyrillic = JSON.stringify(["x", { a: "Ж".repeat(1_400) }]);
+    const seq = log.put(6, "in", "x", cyrillic, -1, undefined, Buffer.from(cyrillic));
+    assert.equal(log.get(seq)?.whole, true);
+    assert.equal(log.text(seq), cyrillic);
+    const token = "tok-0123456789abcdef";
+    const big = JSON.stringify(["notify", { params: `${token}${"z".repeat(100_000)}` }]);
+    const back = log.get(log.put(7, "in", "notify", big, -1, token, Buffer.from(big)));
+    assert.equal(back?.whole, false);
+    assert.ok((back?.text.length ?? 0) < 5_000 && !back?.text.includes(token.slice(0, 6)));
+  });
+
   it("keeps a frame too big to hold whole as a bounded copy, the token masked even where a cut would split it", () => {
     const log = new FrameLog(MIN_FRAME_LOG_BYTES);
     const token = "tok-0123456789abcdef";
