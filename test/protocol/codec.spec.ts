@@ -88,6 +88,52 @@ describe("codec", () => {
     );
   });
 
+  it("reads the everyday answer exactly as JSON.parse reads it, from text or bytes, whatever the result rules (property)", () => {
+    // The oracle: the same frame with a space after it, valid JSON that only the general way reads.
+    const withoutText = (f: ReturnType<typeof decode>) => {
+      const { text: _text, ...rest } = f as { text?: string };
+      return rest;
+    };
+    const nameChar = fc.constantFrom(...'abcz_09AZ-.\\"é \u0001'.split(""));
+    const qid = fc.oneof(
+      fc.nat().map(String),
+      fc.bigInt({ min: 0n, max: 10n ** 20n }).map(String),
+      fc.constantFrom("0", "00", "007", "-1", "1e3", "1.5", " 1", "", "9007199254740993", '"12"', "null"),
+    );
+    const result = fc.constantFrom('"ok"', '"error"', "true", '"ok" ', '"OK"');
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.constantFrom("ivrapi_accept", "ivrapi_component_apply", "subscribe", "x1_y"),
+          fc.array(nameChar, { maxLength: 30 }).map((cs) => cs.join("")),
+        ),
+        qid,
+        result,
+        fc.constantFrom(undefined, { okValue: "success" }, { errorFields: ["result"] }),
+        (name, q, r, rules) => {
+          const text = `["${name}_result",{"qid":${q},"result":${r}}]`;
+          const expected = withoutText(decode(`${text} `, { resultRules: rules }));
+          for (const raw of [text, Buffer.from(text)]) {
+            const got = decode(raw, { resultRules: rules });
+            assert.deepEqual(withoutText(got), expected, text);
+            if (got.kind !== "error") assert.equal(got.text, text);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    // The everyday case itself, and a frame over the size limit, which is refused however small.
+    const answer = decode(Buffer.from('["ivrapi_accept_result",{"qid":12,"result":"ok"}]'));
+    assert.deepEqual(withoutText(answer), {
+      kind: "result",
+      request: "ivrapi_accept",
+      qid: 12,
+      body: { qid: 12, result: "ok" },
+      outcome: { status: "ok" },
+    });
+    assert.equal(decode('["ivrapi_accept_result",{"qid":12,"result":"ok"}]', { maxFrameBytes: 20 }).kind, "error");
+  });
+
   it("decodeRequest validates each request and refuses unknown names", () => {
     assert.equal(decodeRequest('["ivrapi_accept", {"qid":1,"key":"k"}]').kind, "error");
     assert.equal(decodeRequest('["hack", {"qid":1}]').kind, "error");
