@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { checkRequest, classifyResult, decode, decodeRequest, encode } from "../../src/protocol";
+import { checkRequest, classifyResult, decode, decodeRequest, encode, type ResultRules } from "../../src/protocol";
 
 describe("codec", () => {
   it("encode gives one [name, body] JSON text that decodes back", () => {
@@ -109,7 +109,11 @@ describe("codec", () => {
         ),
         qid,
         result,
-        fc.constantFrom(undefined, { okValue: "success" }, { errorFields: ["result"] }),
+        fc.constantFrom<Array<Partial<ResultRules> | undefined>>(
+          undefined,
+          { okValue: "success" },
+          { errorFields: ["result"] },
+        ),
         (name, q, r, rules) => {
           const text = `["${name}_result",{"qid":${q},"result":${r}}]`;
           const expected = withoutText(decode(`${text} `, { resultRules: rules }));
