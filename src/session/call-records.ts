@@ -8,7 +8,7 @@ import type { IvrApiError } from "../client/errors";
 import type { DtmfBody } from "../protocol";
 import { DEFAULT_FRAME_LOG_BYTES, FrameLog, MIN_FRAME_LOG_BYTES } from "./frame-log";
 import { Metrics } from "./metrics";
-import { type CallDetail, CallRecord, type CallSummary, type RecordLimits } from "./record";
+import { type CallDetail, CallRecord, type CallSummary, type RecordHolder, type RecordLimits } from "./record";
 import type { SessionRegistry } from "./registry";
 import type { CallInfo, ComponentResult, ComponentStart, ResumeInfo, SessionEnd } from "./types";
 
@@ -53,18 +53,29 @@ export interface ChangedCall {
 
 /**
  * A call just taken, as `changed` names it: a call that only waits has no record (see recordOf), and a record made
- * for the event alone (a CallRecord, its accept entry, its timeline) was garbage on every call. Its summary is its
- * record's when it has one by then, else one made at that moment.
+ * for the event alone (a CallRecord, its timeline) was garbage on every call. Its summary is its record's when it has
+ * one by then, else one made at that moment. Its fields, not a closure over them: one object per call, not two.
  */
 class TakenCall implements ChangedCall {
   constructor(
-    readonly ivrid: string,
-    private readonly current: () => CallRecord,
+    private readonly records: CallRecords,
+    private readonly call: CallInfo,
+    private readonly attachment: Attachment,
   ) {}
 
-  summary(): CallSummary {
-    return this.current().summary();
+  get ivrid(): string {
+    return this.call.ivrid;
   }
+
+  summary(): CallSummary {
+    return this.records.recordOrMade(this.call, this.attachment).summary();
+  }
+}
+
+/** A connection recorded now: its registry lists the calls that have no record yet. */
+interface Attachment extends RecordHolder {
+  readonly registry: SessionRegistry;
+  readonly secret: string | undefined;
 }
 
 /**
@@ -75,12 +86,7 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
   readonly metrics = new Metrics();
   private readonly byIvrid = new ChurnMap<string, CallRecord>();
   /** The connections recorded now: their registries list the calls that have no record yet. */
-  private readonly attached = new Set<{
-    registry: SessionRegistry;
-    connection: string;
-    name?: string | undefined;
-    secret?: string | undefined;
-  }>();
+  private readonly attached = new Set<Attachment>();
   private readonly recent: CallRecord[] = [];
   private recentMax: number;
   /** The limits of the records made from now on: one object they all share (configure makes a new one). */
@@ -125,7 +131,7 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
     for (const a of this.attached) {
       for (const call of a.registry.list()) {
         if (this.byIvrid.get(call.ivrid)?.live) continue;
-        live.push(this.make(call, a.registry, a).summary());
+        live.push(this.make(call, a).summary());
       }
     }
     live.sort((a, b) => b.startedAt - a.startedAt);
@@ -139,7 +145,7 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
     if (rec) return rec.detail();
     for (const a of this.attached) {
       const call = a.registry.get(ivrid);
-      if (call) return this.make(call, a.registry, a).detail();
+      if (call) return this.make(call, a).detail();
     }
     return undefined;
   }
@@ -216,11 +222,13 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
      * The record of a call this registry holds, made on the call's first event after the accept: a controlled call
      * that only waits costs the record nothing (thousands of them may wait). `ended`: the registry has just let go.
      */
+    const attachment: Attachment = { registry, connection: o.connection, name: o.name, secret: o.secret };
+    this.attached.add(attachment);
     const recordOf = (call: CallInfo, ended = false): CallRecord | undefined => {
       const r = this.byIvrid.get(call.ivrid);
-      if (r) return r.live && r.owner === registry ? r : undefined;
+      if (r) return r.live && r.holder === attachment ? r : undefined;
       if (!ended && registry.get(call.ivrid) === undefined) return undefined;
-      const rec = this.make(call, registry, o);
+      const rec = this.make(call, attachment);
       const last = early.get(call.ivrid);
       if (last !== undefined) {
         rec.adoptFrames(last, this.log.length(last, EARLY_FRAMES));
@@ -233,28 +241,19 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
       const call = registry.get(ivrid);
       return call ? recordOf(call) : undefined;
     };
-    const attachment = { registry, connection: o.connection, name: o.name, secret: o.secret };
-    this.attached.add(attachment);
     const onStart = (call: CallInfo) => {
       const t = Date.now();
       const held = this.byIvrid.get(call.ivrid);
       if (held?.live) {
         // A changed connection took the call over (ivrapi_reaccept on its new socket): the same record goes on.
-        held.owner = registry;
-        held.connection = o.connection;
-        held.connectionName = o.name;
-        held.note({ t, kind: "reaccept", why: "deploy" });
+        held.holder = attachment;
+        held.reaccepted(t, "deploy");
         this.changed(held);
         return;
       }
       if (held) this.forget(held);
       m.accepted++;
-      if (this.listenerCount("changed") > 0) {
-        this.emit(
-          "changed",
-          new TakenCall(call.ivrid, () => this.byIvrid.get(call.ivrid) ?? this.make(call, registry, o)),
-        );
-      }
+      if (this.listenerCount("changed") > 0) this.emit("changed", new TakenCall(this, call, attachment));
     };
     const onEnd = (call: CallInfo, end: SessionEnd) => {
       // A registry let go because its calls moved to another (a changed connection): the call goes on there.
@@ -300,21 +299,20 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
     const onReaccepted = (call: CallInfo) => {
       const rec = mine(call.ivrid);
       if (!rec) return;
-      rec.note({ t: Date.now(), kind: "reaccept", why: "reconnect" });
+      rec.reaccepted(Date.now(), "reconnect");
       this.changed(rec);
     };
     const onResumed = (call: CallInfo, info: ResumeInfo) => {
       const rec = mine(call.ivrid);
       if (!rec) return;
-      const e = { t: Date.now(), kind: "resumed" as const, why: info.why };
-      rec.note(info.lastTransferKey === undefined ? e : { ...e, lastTransferKey: info.lastTransferKey });
+      rec.resumed(Date.now(), info.why, info.lastTransferKey);
       this.changed(rec);
     };
     const onFailed = (call: CallInfo, f: { request: string; error: IvrApiError }) => {
       m.error(f.error.code);
       const rec = this.byIvrid.get(call.ivrid);
       // Waiters failing because the call ended say nothing the stop entry does not.
-      if (!rec || rec.owner !== registry || (!rec.live && f.error.code === "session_ended")) return;
+      if (!rec || rec.holder !== attachment || (!rec.live && f.error.code === "session_ended")) return;
       rec.failed(Date.now(), f.request, f.error.code, f.error.message, f.error.details.serverCode);
       this.changed(rec);
     };
@@ -355,28 +353,26 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
     return detach;
   }
 
+  /** The call's record, or one made for it now (not stored: a call that only waits has none). */
+  recordOrMade(call: CallInfo, a: Attachment): CallRecord {
+    return this.byIvrid.get(call.ivrid) ?? this.make(call, a);
+  }
+
   /** A record for a call (not stored): the accept is its first entry. */
-  private make(
-    call: CallInfo,
-    registry: SessionRegistry,
-    o: { connection: string; name?: string | undefined; secret?: string | undefined },
-  ): CallRecord {
+  private make(call: CallInfo, a: Attachment): CallRecord {
     const t = call.acceptedAt ?? Date.now();
-    const rec = new CallRecord(
+    return new CallRecord(
       call.ivrid,
       call.key,
-      o.connection,
-      o.name,
-      registry,
+      a,
       t,
       call.state,
       typeof call.start.componentname === "string" ? call.start.componentname : undefined,
+      call.paramsRaw,
       this.limits,
-      o.secret,
+      a.secret,
       this.log,
     );
-    rec.accepted(t, call.paramsRaw);
-    return rec;
   }
 
   private changed(rec: CallRecord): void {

@@ -2,7 +2,7 @@
 // an integrator asking "why did this caller hear silence?". Fed by CallRecords (call-records.ts); no Node-RED here.
 import { CLIP, type ClipLimits, clip, clipText } from "./clip";
 import type { FrameLog } from "./frame-log";
-import { type ComponentSummary, summarizeComponent } from "./summary";
+import { type ComponentSummary, componentArg, componentSummary, componentVerb } from "./summary";
 
 /** Limits of one record. */
 export interface RecordLimits {
@@ -35,17 +35,6 @@ export interface ComponentEntry extends Entry {
   end?: number;
   transferKey?: string;
   results?: unknown;
-  /**
-   * Inside the record only (never in a detail): the stop event the results came in, its number in the frame log. The
-   * results are read from it when the record is read, so they are the platform's, whatever a flow later does with
-   * msg.payload (the same object), and keeping them costs a number.
-   */
-  resultsAt?: number;
-  /**
-   * Inside the record only: the results as shown (a bounded copy, made before any flow sees them), when the frame log
-   * does not hold their stop event whole (frames not kept, or a stop event too big for it).
-   */
-  resultsKept?: unknown;
   durationMs?: number;
   timedOut?: boolean;
   /** It never ran or its end was never reported: the error code (see the error entry beside it). */
@@ -135,20 +124,71 @@ const PARAMS_CHARS = 400;
 const MESSAGE_CHARS = 300;
 const DIGITS_KEPT = 32;
 
+// The timeline is kept flat: each entry a few slots of one array, plain values (its kind, when, strings), made into
+// entry objects only when the record is read. A record outlives its call (the last N ended ones are kept), so what it
+// holds is copied by young collections and marked by full ones: as objects (an entry and a summary per component, a
+// heap number per time) a record took a dozen objects per call; flat, one array. Times are kept as milliseconds since
+// the accept: small integers, stored inline.
+/** Slot 0 of an entry: its kind; slot 1: when (ms since startedAt); then by kind (below). */
+const KIND = 0;
+const AT = 1;
+/**
+ * component: oId, oType, its main argument (see summary.ts; the verb follows from the oType), source (node id), end
+ * (ms since startedAt; undefined while it runs), transferKey, results (a number: the stop event's number in the frame
+ * log, read when the record is read; else a bounded copy made at the stop), and timedOut (true) or the error code that
+ * ended it.
+ */
+const C_OID = 2;
+const C_OTYPE = 3;
+const C_ARG = 4;
+const C_SOURCE = 5;
+const C_END = 6;
+const C_EXIT = 7;
+const C_RESULTS = 8;
+const C_OUTCOME = 9;
+/** error: code, request, message, serverCode. */
+const E_CODE = 2;
+const E_REQUEST = 3;
+const E_MESSAGE = 4;
+const E_SERVER = 5;
+/** dtmf: the key. reaccept, resumed: why (resumed: then lastTransferKey). stop: the reason. */
+const WHAT = 2;
+const LAST_EXIT = 3;
+
+type Kind = Exclude<TimelineEntry["kind"], "accept">;
+
+/** Slots an entry of a kind takes. */
+function slots(kind: Kind): number {
+  return kind === "component" ? 10 : kind === "error" ? 6 : kind === "resumed" ? 4 : 3;
+}
+
+/** What a record takes of the connection that holds it (CallRecords' attachment). */
+export interface RecordHolder {
+  /** The registry that feeds it. */
+  readonly registry: object;
+  /** The connection's node id and name. */
+  readonly connection: string;
+  readonly name?: string | undefined;
+}
+
 export class CallRecord {
-  live = true;
   endedAt: number | undefined;
   reason: string | undefined;
-  readonly timeline: TimelineEntry[] = [];
   entriesDropped = 0;
+  /** The timeline after its accept (made from the record's own fields when read), entry after entry (see slots). */
+  private ev: unknown[] = [];
+  /** Entries in `ev`. */
+  private kept = 0;
   /**
    * The call's frames are in the frame log (off the heap), chained from the last: the record keeps its number and how
    * many there were. They are read (parsed, bounded, masked) only when someone asks.
    */
   private lastFrame = -1;
   private frameCount = 0;
-  /** The component running now. */
-  open: ComponentEntry | undefined;
+  /** The component running now: where its entry starts in `ev` (-1: none, or its entry was dropped, see below). */
+  private open = -1;
+  /** The slots of the component running now, when the bound dropped its entry while it ran (it is still shown). */
+  private openDropped: unknown[] | undefined;
   components = 0;
   errors = 0;
   digits = "";
@@ -157,45 +197,36 @@ export class CallRecord {
   constructor(
     readonly ivrid: string,
     readonly key: string,
-    /** The connection (node id) that holds it, its name, and the registry object that feeds it. */
-    public connection: string,
-    public connectionName: string | undefined,
-    public owner: object,
+    /** The connection that holds the call (another one when a changed connection takes it over). */
+    public holder: RecordHolder,
+    /** When control was taken: the accept, the timeline's first entry (the only one never dropped). */
     readonly startedAt: number,
     readonly state: string | undefined,
     readonly componentname: string | undefined,
+    /** api_start's params as they came (the call's own text); cut and masked when read. */
+    private readonly params: string,
     private readonly limits: RecordLimits,
+    /** The token of the connection it was made on: masked out of everything recorded. */
     private readonly secret: string | undefined,
     /** Where the frames' texts go (shared by the records of a CallRecords). */
     private readonly log: FrameLog,
   ) {}
 
-  // The entries every call makes (accept, component, stop) are built from `{}`, not written as literals: a record
-  // lives as long as its call and beyond, and V8 makes the next objects of a literal whose objects mostly outlive a
-  // young collection straight in the old generation, where dead ones keep what they point to alive until a full
-  // collection (see ChurnMap's Box). Same plain objects, same properties in the same order.
-  accepted(t: number, paramsRaw: string): void {
-    const e = {} as AcceptEntry;
-    e.t = t;
-    e.kind = "accept";
-    // Kept as it came (the call's own text); cut and masked when read (detail).
-    e.params = paramsRaw;
-    if (this.state !== undefined) e.state = this.state;
-    this.add(e);
+  get live(): boolean {
+    return this.endedAt === undefined;
   }
 
-  componentStarted(t: number, oId: number | string, data: Record<string, unknown>, source?: string): ComponentEntry {
-    const e = {} as ComponentEntry;
-    e.t = t;
-    e.kind = "component";
-    e.oId = oId;
-    e.oType = Number(data.oType);
-    e.summary = summarizeComponent(data);
-    if (source !== undefined) e.source = source;
-    this.open = e;
+  componentStarted(t: number, oId: number | string, data: Record<string, unknown>, source?: string): void {
+    const oType = Number(data.oType);
     this.components++;
-    this.add(e);
-    return e;
+    this.openDropped = undefined;
+    const i = this.add("component", t);
+    this.open = i;
+    const ev = this.ev;
+    ev[i + C_OID] = oId;
+    ev[i + C_OTYPE] = oType;
+    ev[i + C_ARG] = componentArg(componentVerb(oType), data);
+    ev[i + C_SOURCE] = source;
   }
 
   componentStopped(
@@ -208,57 +239,77 @@ export class CallRecord {
     /** The stop event's number in the frame log, when it is there. */
     stop?: number,
   ): void {
-    // A component started before this record (taken over after a deploy) gets its entry now.
-    const e = this.component(oId) ?? this.componentStarted(t, oId, data);
-    e.end = t;
-    e.transferKey = transferKey.length > 64 ? `${transferKey.slice(0, 64)}…` : transferKey;
-    e.durationMs = t - e.t;
-    if (timedOut) e.timedOut = true;
+    const exit = transferKey.length > 64 ? `${transferKey.slice(0, 64)}…` : transferKey;
+    this.lastTransferKey = exit;
+    let i = this.component(oId);
+    if (i < 0) {
+      // The component running now, its entry dropped: it is no longer shown running; no entry is left to complete.
+      const d = this.openDropped;
+      if (d !== undefined && sameOId(d[C_OID] as number | string, oId)) {
+        this.openDropped = undefined;
+        return;
+      }
+      // A component started before this record (taken over after a deploy) gets its entry now.
+      this.componentStarted(t, oId, data);
+      i = this.open;
+    }
+    const ev = this.ev;
+    ev[i + C_END] = t - this.startedAt;
+    ev[i + C_EXIT] = exit;
+    if (timedOut) ev[i + C_OUTCOME] = true;
     // The results as they came: read from the stop event in the frame log when the record is read (bounded and masked
     // then), else a bounded copy made now.
     for (const _ in results) {
-      if (stop !== undefined && this.log.isWhole(stop)) e.resultsAt = stop;
-      else e.resultsKept = clip(results, this.secret);
+      ev[i + C_RESULTS] = stop !== undefined && this.log.isWhole(stop) ? stop : clip(results, this.secret);
       break;
     }
-    if (this.open === e) this.open = undefined;
-    this.lastTransferKey = e.transferKey;
+    if (this.open === i) this.open = -1;
   }
 
   dtmf(t: number, digit: string): void {
     const d = digit.slice(0, 16);
     this.digits = (this.digits + d).slice(-DIGITS_KEPT);
-    this.add({ t, kind: "dtmf", digit: d });
+    this.ev[this.add("dtmf", t) + WHAT] = d;
   }
 
   failed(t: number, request: string, code: string, message: string, serverCode?: string): void {
-    const e: ErrorEntry = { t, kind: "error", code, request, message: clipText(message, this.secret, MESSAGE_CHARS) };
-    if (serverCode !== undefined) e.serverCode = clipText(serverCode, this.secret, 64);
+    const secret = this.secret;
     this.errors++;
     // The server refused the apply, or the component ended unseen: the component entry says so too.
-    const o = this.open;
-    if (request === "ivrapi_component_apply" && o && (code === "rejected" || code === "component_lost")) {
-      o.end = t;
-      o.durationMs = t - o.t;
-      o.error = code;
-      this.open = undefined;
+    if (request === "ivrapi_component_apply" && (code === "rejected" || code === "component_lost")) {
+      const o = this.open;
+      if (o >= 0) {
+        this.ev[o + C_END] = t - this.startedAt;
+        this.ev[o + C_OUTCOME] = code;
+      }
+      this.open = -1;
+      this.openDropped = undefined;
     }
-    this.add(e);
+    const i = this.add("error", t);
+    const ev = this.ev;
+    ev[i + E_CODE] = code;
+    ev[i + E_REQUEST] = request;
+    ev[i + E_MESSAGE] = clipText(message, secret, MESSAGE_CHARS);
+    if (serverCode !== undefined) ev[i + E_SERVER] = clipText(serverCode, secret, 64);
   }
 
-  note(e: ReacceptEntry | ResumedEntry): void {
-    this.add(e);
+  /** Control taken again: `reconnect` (the socket came back) or `deploy` (a changed connection took the call over). */
+  reaccepted(t: number, why: string): void {
+    this.ev[this.add("reaccept", t) + WHAT] = why;
+  }
+
+  resumed(t: number, why: string, lastTransferKey: string | undefined): void {
+    const i = this.add("resumed", t);
+    this.ev[i + WHAT] = why;
+    this.ev[i + LAST_EXIT] = lastTransferKey;
   }
 
   ended(t: number, reason: string): void {
-    this.live = false;
     this.endedAt = t;
     this.reason = reason;
-    const e = {} as StopEntry;
-    e.t = t;
-    e.kind = "stop";
-    e.reason = reason;
-    this.add(e);
+    this.ev[this.add("stop", t) + WHAT] = reason;
+    // Kept after the call (the last N ended ones): without the room the array grew for more entries.
+    this.ev = this.ev.slice();
   }
 
   /**
@@ -282,21 +333,28 @@ export class CallRecord {
     const s: CallSummary = {
       ivrid: this.ivrid,
       key: this.key,
-      connection: this.connection,
+      connection: this.holder.connection,
       live: this.live,
       startedAt: this.startedAt,
       components: this.components,
       digits: this.digits,
       errors: this.errors,
     };
-    if (this.connectionName) s.connectionName = this.connectionName;
+    if (this.holder.name) s.connectionName = this.holder.name;
     if (this.endedAt !== undefined) s.endedAt = this.endedAt;
     if (this.reason !== undefined) s.reason = this.reason;
     if (this.state !== undefined) s.state = this.state;
     if (this.componentname !== undefined) s.componentname = this.componentname;
     if (this.lastTransferKey !== undefined) s.lastTransferKey = this.lastTransferKey;
-    const o = this.open;
-    if (o && this.live) s.running = { oType: o.oType, summary: o.summary, since: o.t };
+    if (this.live) {
+      const c = this.open >= 0 ? this.ev : this.openDropped;
+      const i = Math.max(this.open, 0);
+      if (c !== undefined) {
+        const oType = c[i + C_OTYPE] as number;
+        const summary = componentSummary(componentVerb(oType), c[i + C_ARG] as string | undefined);
+        s.running = { oType, summary, since: this.startedAt + (c[i + AT] as number) };
+      }
+    }
     return s;
   }
 
@@ -306,19 +364,15 @@ export class CallRecord {
    */
   detail(): CallDetail {
     const secret = this.secret;
-    const timeline = this.timeline.map((e): TimelineEntry => {
-      if (e.kind === "accept") return { ...e, params: clipText(e.params, secret, PARAMS_CHARS) };
-      if (e.kind === "component") {
-        const { resultsAt, resultsKept, ...out } = e;
-        if (e.transferKey !== undefined) out.transferKey = clipText(e.transferKey, secret, 64);
-        const stopText = resultsAt === undefined ? undefined : this.log.text(resultsAt);
-        if (stopText !== undefined) out.results = clip(resultsOf(stopText), secret);
-        else if (resultsKept !== undefined) out.results = resultsKept;
-        return out;
-      }
-      if (e.kind === "dtmf") return { ...e, digit: clipText(e.digit, secret, 16) };
-      return e;
-    });
+    const accept: AcceptEntry = {
+      t: this.startedAt,
+      kind: "accept",
+      params: clipText(this.params, secret, PARAMS_CHARS),
+    };
+    if (this.state !== undefined) accept.state = this.state;
+    const timeline: TimelineEntry[] = [accept];
+    const ev = this.ev;
+    for (let i = 0; i < ev.length; i += slots(ev[i + KIND] as Kind)) timeline.push(this.entry(i, secret));
     const frames = this.keptFrames(secret);
     return {
       ...this.summary(),
@@ -327,6 +381,65 @@ export class CallRecord {
       frames,
       framesDropped: this.frameCount - frames.length,
     };
+  }
+
+  /** The entry at `i` of `ev`, as served. */
+  private entry(i: number, secret: string | undefined): TimelineEntry {
+    const ev = this.ev;
+    const t = this.startedAt + (ev[i + AT] as number);
+    const kind = ev[i + KIND] as Kind;
+    switch (kind) {
+      case "component": {
+        const oType = ev[i + C_OTYPE] as number;
+        const e: ComponentEntry = {
+          t,
+          kind,
+          oId: ev[i + C_OID] as number | string,
+          oType,
+          summary: componentSummary(componentVerb(oType), ev[i + C_ARG] as string | undefined),
+        };
+        const source = ev[i + C_SOURCE] as string | undefined;
+        if (source !== undefined) e.source = source;
+        const end = ev[i + C_END] as number | undefined;
+        if (end === undefined) return e;
+        e.end = this.startedAt + end;
+        const exit = ev[i + C_EXIT] as string | undefined;
+        if (exit !== undefined) e.transferKey = clipText(exit, secret, 64);
+        e.durationMs = e.end - t;
+        const outcome = ev[i + C_OUTCOME];
+        if (outcome === true) e.timedOut = true;
+        else if (typeof outcome === "string") e.error = outcome;
+        const results = ev[i + C_RESULTS];
+        const stopText = typeof results === "number" ? this.log.text(results) : undefined;
+        if (stopText !== undefined) e.results = clip(resultsOf(stopText), secret);
+        else if (results !== undefined && typeof results !== "number") e.results = results;
+        return e;
+      }
+      case "dtmf":
+        return { t, kind, digit: clipText(ev[i + WHAT] as string, secret, 16) };
+      case "error": {
+        const e: ErrorEntry = {
+          t,
+          kind,
+          code: ev[i + E_CODE] as string,
+          request: ev[i + E_REQUEST] as string,
+          message: ev[i + E_MESSAGE] as string,
+        };
+        const server = ev[i + E_SERVER] as string | undefined;
+        if (server !== undefined) e.serverCode = server;
+        return e;
+      }
+      case "resumed": {
+        const e: ResumedEntry = { t, kind, why: ev[i + WHAT] as string };
+        const last = ev[i + LAST_EXIT] as string | undefined;
+        if (last !== undefined) e.lastTransferKey = last;
+        return e;
+      }
+      case "reaccept":
+        return { t, kind, why: ev[i + WHAT] as string };
+      default:
+        return { t, kind: "stop", reason: ev[i + WHAT] as string };
+    }
   }
 
   /** The newest frames (at most limits.frames) the log still holds. */
@@ -339,24 +452,45 @@ export class CallRecord {
     }));
   }
 
-  private component(oId: number | string): ComponentEntry | undefined {
+  /** Where the entry of a component that has not ended starts in `ev`, the newest such of that oId (-1: none). */
+  private component(oId: number | string): number {
+    const ev = this.ev;
     const o = this.open;
-    if (o && (o.oId === oId || String(o.oId) === String(oId))) return o;
-    for (let i = this.timeline.length - 1; i >= 0; i--) {
-      const e = this.timeline[i] as TimelineEntry;
-      if (e.kind === "component" && String(e.oId) === String(oId) && e.end === undefined) return e;
+    if (o >= 0 && sameOId(ev[o + C_OID] as number | string, oId)) return o;
+    // Entries are read from the first (their sizes differ): the newest match wins.
+    let found = -1;
+    for (let i = 0; i < ev.length; i += slots(ev[i + KIND] as Kind)) {
+      if (ev[i + KIND] === "component" && ev[i + C_END] === undefined && sameOId(ev[i + C_OID] as number | string, oId))
+        found = i;
     }
-    return undefined;
+    return found;
   }
 
-  private add(e: TimelineEntry): void {
-    if (this.timeline.length >= this.limits.entries) {
-      // The accept (first) stays: it says how the call began; the oldest after it goes.
-      this.timeline.splice(1, 1);
-      this.entriesDropped++;
-    }
-    this.timeline.push(e);
+  /** Appends an entry of `kind` at `t`, its other slots empty; where it starts in `ev`. */
+  private add(kind: Kind, t: number): number {
+    const ev = this.ev;
+    // The accept (first, not in ev) stays: it says how the call began; the oldest after it goes.
+    if (this.kept + 1 >= this.limits.entries) this.dropOldest();
+    this.kept++;
+    const i = ev.length;
+    const size = slots(kind);
+    ev.push(kind, t - this.startedAt);
+    for (let k = 2; k < size; k++) ev.push(undefined);
+    return i;
   }
+
+  private dropOldest(): void {
+    const size = slots(this.ev[KIND] as Kind);
+    const dropped = this.ev.splice(0, size);
+    this.kept--;
+    this.entriesDropped++;
+    if (this.open === 0) this.openDropped = dropped;
+    this.open = this.open >= size ? this.open - size : -1;
+  }
+}
+
+function sameOId(a: number | string, b: number | string): boolean {
+  return a === b || String(a) === String(b);
 }
 
 /** The results of a stop event, from its text. */

@@ -18,31 +18,46 @@ function text(v: unknown): string | undefined {
   return s.length > MAX_ARG ? `${s.slice(0, MAX_ARG)}…` : s;
 }
 
-function withArg(what: ComponentVerb, arg: string | undefined): ComponentSummary {
-  // From `{}`: a record keeps it as long as the call and beyond (see CallRecord.accepted).
-  const s = {} as ComponentSummary;
-  s.what = what;
-  if (arg !== undefined) s.arg = arg;
-  return s;
+/** The verb of an oType. */
+export function componentVerb(oType: unknown): ComponentVerb {
+  switch (Number(oType)) {
+    case 201:
+      return "hangup";
+    case 202:
+      return "sip";
+    case 203:
+      return "transfer";
+    case 204:
+      return "play";
+    case 208:
+      return "record";
+    default:
+      return "other";
+  }
 }
 
-export function summarizeComponent(data: Record<string, unknown> | undefined): ComponentSummary {
-  const d = data ?? {};
-  switch (Number(d.oType)) {
-    case 201:
-      return { what: "hangup" };
-    case 202: {
+/** The main argument of a component's data, for its verb (a string the data holds is kept as it is, no copy). */
+export function componentArg(what: ComponentVerb, d: Record<string, unknown>): string | undefined {
+  switch (what) {
+    case "hangup":
+      return undefined;
+    case "sip": {
       const code = text(d.code);
       const phrase = text(d.phrase);
-      return withArg("sip", code && phrase ? `${code} ${phrase}` : code);
+      return code && phrase ? `${code} ${phrase}` : code;
     }
-    case 203:
-      return withArg("transfer", text(d.number));
-    case 204:
-      return withArg("play", text(d.files ?? d.file));
-    case 208:
-      return withArg("record", text(d.interruptSymbols));
+    case "transfer":
+      return text(d.number);
+    case "play":
+      return text(d.files ?? d.file);
+    case "record":
+      return text(d.interruptSymbols);
     default:
-      return withArg("other", text(d.oType));
+      return text(d.oType);
   }
+}
+
+/** A summary made when it is read: a record keeps its verb and argument as plain values. */
+export function componentSummary(what: ComponentVerb, arg: string | undefined): ComponentSummary {
+  return arg === undefined ? { what } : { what, arg };
 }

@@ -201,6 +201,36 @@ describe("call record (runtime): timeline, frames, bounds, metrics", function ()
     assert.deepEqual(entry.results, clip(results, undefined));
   });
 
+  it("a component whose entry the bound dropped while it ran: still shown running, ended by its stop, not made again", () => {
+    const store = new CallRecords({ entriesPerCall: 3 });
+    const a = fakeConnection(store, "conn-a", undefined);
+    a.start("call-a");
+    const call = a.held.get("call-a");
+    for (const dtmf of "123") a.registry.emit("dtmf", call, { ivrid: "call-a", key: "k", dtmf });
+    const during = store.get("call-a");
+    assert.deepEqual(
+      during?.timeline.map((e) => e.kind),
+      ["accept", "dtmf", "dtmf"],
+    );
+    assert.deepEqual(during?.running?.summary, { what: "record" });
+    a.registry.emit("component_stopped", call, {
+      oId: 1,
+      transferKey: "timeout",
+      results: { dtmfBuffer: "123" },
+      body: {},
+      data: { oType: 208, oId: 1 },
+      timedOut: false,
+    });
+    const after = store.get("call-a");
+    assert.equal(after?.running, undefined);
+    assert.equal(after?.lastTransferKey, "timeout");
+    assert.equal(after?.components, 1);
+    assert.deepEqual(
+      after?.timeline.map((e) => e.kind),
+      ["accept", "dtmf", "dtmf"],
+    );
+  });
+
   it("places each stop event that names no call on its own call, even when the registry handles it later", () => {
     // Two stop events in the seed's shape (only the oId) seen by the socket before the registry handles either (held
     // during a handshake, or looked at again a turn later): each call's record gets its own frame and results.
