@@ -3,7 +3,7 @@
 // it owns that no msg drives any more (a deploy), or taken over from a dead instance, with msg.ivr.resumed.
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { CallInfo } from "../session/types";
-import { paramsOf, startMsg, toIvr } from "./common/call-msg";
+import { msgId, paramsOf, startMsg, toIvr } from "./common/call-msg";
 import { StartConfig } from "./common/configs";
 import { toFlowError } from "./common/errors";
 import { attach, configure } from "./common/flow-node";
@@ -36,7 +36,7 @@ export = (RED: NodeAPI) => {
         if (!at.live) return;
         showHeld();
         // The msg id made here, with the msg (Node-RED would add it after: one more property store per call).
-        this.send([startMsg(RED.util.generateId(), call, connection), null, null]);
+        this.send([startMsg(msgId(), call, connection), null, null]);
       },
       lost: (call: CallInfo, reason: string) => {
         // Another instance won the race, or the call went away: the normal case when several listen.

@@ -220,13 +220,7 @@ export class CallRecord {
     const oType = Number(data.oType);
     this.components++;
     this.openDropped = undefined;
-    const i = this.add("component", t);
-    this.open = i;
-    const ev = this.ev;
-    ev[i + C_OID] = oId;
-    ev[i + C_OTYPE] = oType;
-    ev[i + C_ARG] = componentArg(componentVerb(oType), data);
-    ev[i + C_SOURCE] = source;
+    this.open = this.add("component", t, oId, oType, componentArg(componentVerb(oType), data), source);
   }
 
   componentStopped(
@@ -269,7 +263,7 @@ export class CallRecord {
   dtmf(t: number, digit: string): void {
     const d = digit.slice(0, 16);
     this.digits = (this.digits + d).slice(-DIGITS_KEPT);
-    this.ev[this.add("dtmf", t) + WHAT] = d;
+    this.add("dtmf", t, d);
   }
 
   failed(t: number, request: string, code: string, message: string, serverCode?: string): void {
@@ -285,31 +279,23 @@ export class CallRecord {
       this.open = -1;
       this.openDropped = undefined;
     }
-    const i = this.add("error", t);
-    const ev = this.ev;
-    ev[i + E_CODE] = code;
-    ev[i + E_REQUEST] = request;
-    ev[i + E_MESSAGE] = clipText(message, secret, MESSAGE_CHARS);
-    if (serverCode !== undefined) ev[i + E_SERVER] = clipText(serverCode, secret, 64);
+    const server = serverCode === undefined ? undefined : clipText(serverCode, secret, 64);
+    this.add("error", t, code, request, clipText(message, secret, MESSAGE_CHARS), server);
   }
 
   /** Control taken again: `reconnect` (the socket came back) or `deploy` (a changed connection took the call over). */
   reaccepted(t: number, why: string): void {
-    this.ev[this.add("reaccept", t) + WHAT] = why;
+    this.add("reaccept", t, why);
   }
 
   resumed(t: number, why: string, lastTransferKey: string | undefined): void {
-    const i = this.add("resumed", t);
-    this.ev[i + WHAT] = why;
-    this.ev[i + LAST_EXIT] = lastTransferKey;
+    this.add("resumed", t, why, lastTransferKey);
   }
 
   ended(t: number, reason: string): void {
     this.endedAt = t;
     this.reason = reason;
-    this.ev[this.add("stop", t) + WHAT] = reason;
-    // Kept after the call (the last N ended ones): without the room the array grew for more entries.
-    this.ev = this.ev.slice();
+    this.add("stop", t, reason);
   }
 
   /**
@@ -466,16 +452,22 @@ export class CallRecord {
     return found;
   }
 
-  /** Appends an entry of `kind` at `t`, its other slots empty; where it starts in `ev`. */
-  private add(kind: Kind, t: number): number {
+  /**
+   * Appends an entry of `kind` at `t` with the values of its slots after the first two (see slots; those it does not
+   * take are left out); where it starts in `ev`. One push per entry: the array grows once for several of them.
+   */
+  private add(kind: Kind, t: number, a?: unknown, b?: unknown, c?: unknown, d?: unknown): number {
     const ev = this.ev;
     // The accept (first, not in ev) stays: it says how the call began; the oldest after it goes.
     if (this.kept + 1 >= this.limits.entries) this.dropOldest();
     this.kept++;
     const i = ev.length;
+    const at = t - this.startedAt;
     const size = slots(kind);
-    ev.push(kind, t - this.startedAt);
-    for (let k = 2; k < size; k++) ev.push(undefined);
+    if (size === 10) ev.push(kind, at, a, b, c, d, undefined, undefined, undefined, undefined);
+    else if (size === 6) ev.push(kind, at, a, b, c, d);
+    else if (size === 4) ev.push(kind, at, a, b);
+    else ev.push(kind, at, a);
     return i;
   }
 

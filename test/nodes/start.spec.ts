@@ -53,6 +53,8 @@ describe("nodes: ivr start", () => {
     assert.equal(Object.getPrototypeOf(msg), Object.prototype);
     assert.equal(Object.getPrototypeOf(msg.ivr), Object.prototype);
     assert.deepEqual(Object.keys(msg).slice(0, 3), ["_msgid", "payload", "ivr"]);
+    // A msg id as Node-RED makes them (RED.util.generateId): 16 hex digits.
+    assert.match(String(msg._msgid), /^[0-9a-f]{16}$/);
     assert.deepEqual(Object.keys(msg.ivr).slice(0, 5), ["ivrid", "key", "params", "paramsRaw", "connection"]);
   });
 

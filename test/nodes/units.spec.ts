@@ -4,6 +4,7 @@ import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { IvrApiError } from "../../src/client/errors";
+import { msgId } from "../../src/nodes/common/call-msg";
 import {
   ApplyConfig,
   ConnectionConfig,
@@ -24,6 +25,21 @@ import { toCall } from "../../src/session/registry";
 import { NODE_TYPES } from "./harness";
 
 const TYPES = NODE_TYPES;
+
+describe("nodes: msg ids", () => {
+  it("msgId: 16 hex digits like RED.util.generateId, every digit used, no repeat in 100,000", () => {
+    const seen = new Set<string>();
+    const digits = new Set<string>();
+    for (let i = 0; i < 100_000; i++) {
+      const id = msgId();
+      assert.match(id, /^[0-9a-f]{16}$/);
+      seen.add(id);
+      if (i < 100) for (const d of id) digits.add(d);
+    }
+    assert.equal(seen.size, 100_000);
+    assert.equal(digits.size, 16);
+  });
+});
 
 describe("nodes: migrations", () => {
   it("every node type has a migration chain up to the version its editor saves", () => {

@@ -52,6 +52,29 @@ export function startMsg(msgid: string, call: CallInfo, connection: string): Rec
   return msg;
 }
 
+/** Two hex digits for each byte value. */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+/**
+ * A msg id as Node-RED makes them (`RED.util.generateId`: 16 hex digits, from Math.random), in about a sixth of the
+ * time: two random 32-bit numbers read through a table, where generateId formats eight numbers and joins them (0.7 µs,
+ * once per call taken).
+ */
+export function msgId(): string {
+  const a = (Math.random() * 0x100000000) >>> 0;
+  const b = (Math.random() * 0x100000000) >>> 0;
+  return (
+    (HEX[a >>> 24] as string) +
+    HEX[(a >>> 16) & 255] +
+    HEX[(a >>> 8) & 255] +
+    HEX[a & 255] +
+    HEX[b >>> 24] +
+    HEX[(b >>> 16) & 255] +
+    HEX[(b >>> 8) & 255] +
+    HEX[b & 255]
+  );
+}
+
 export function toIvr(call: CallInfo, connection: string): IvrMsg {
   const s = call.start;
   // From `{}`, not a literal: see startMsg.
