@@ -235,14 +235,14 @@ export class CallRecord {
   ): void {
     const exit = transferKey.length > 64 ? `${transferKey.slice(0, 64)}…` : transferKey;
     this.lastTransferKey = exit;
+    // The component running now, its entry dropped: it is no longer shown running; no entry is left to complete.
+    const d = this.openDropped;
+    if (d !== undefined && sameOId(d[C_OID] as number | string, oId)) {
+      this.openDropped = undefined;
+      return;
+    }
     let i = this.component(oId);
     if (i < 0) {
-      // The component running now, its entry dropped: it is no longer shown running; no entry is left to complete.
-      const d = this.openDropped;
-      if (d !== undefined && sameOId(d[C_OID] as number | string, oId)) {
-        this.openDropped = undefined;
-        return;
-      }
       // A component started before this record (taken over after a deploy) gets its entry now.
       this.componentStarted(t, oId, data);
       i = this.open;
