@@ -103,5 +103,30 @@ export function median(values: number[]): number {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
+/**
+ * Where the median of `values` lies, with `level` confidence (a percentile bootstrap): rounds on this machine drift too
+ * much for one median to say whether two builds differ by less than about 10 %; the interval says how far it can be
+ * trusted. Resamples with a fixed seed, so the same rounds always give the same interval.
+ */
+export function medianInterval(values: number[], level = 0.9, resamples = 2000): [number, number] {
+  const v = values.filter((x) => Number.isFinite(x));
+  if (v.length < 2) return [Number.NaN, Number.NaN];
+  let seed = 0x2545f491;
+  const next = () => {
+    // xorshift32: enough for resampling, and the same every run.
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 0x100000000;
+  };
+  const medians: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    medians.push(median(v.map(() => v[Math.floor(next() * v.length)] as number)));
+  }
+  medians.sort((a, b) => a - b);
+  const cut = Math.floor(((1 - level) / 2) * resamples);
+  return [medians[cut] as number, medians[resamples - 1 - cut] as number];
+}
+
 /** How many calls at once a just-started process meets during its ramp, before the warm-up (see warmUp in rounds.ts). */
 export const RAMP_CONCURRENCY = 10;

@@ -31,7 +31,16 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { median, RAMP_CONCURRENCY, REQUESTS, type RequestKind, SETUP_LABELS, SETUPS, type SetupId } from "./common";
+import {
+  median,
+  medianInterval,
+  RAMP_CONCURRENCY,
+  REQUESTS,
+  type RequestKind,
+  SETUP_LABELS,
+  SETUPS,
+  type SetupId,
+} from "./common";
 import { runCount, runProfile, runSnapshot } from "./diagnose";
 import { type MicroResult, runMicro } from "./micro";
 import { BENCH, buildBenchProcesses, buildPackage, buildPackageAt, type Child, killAll, ROOT } from "./proc";
@@ -650,6 +659,16 @@ function printSummary(r: BenchResults): void {
   out(
     `  the same ratios from CPU per call (calls per CPU-second; less sensitive to other load): package/hand-rolled ${r.ratios.cpuPackageVsHandrolled.median.toFixed(2)}, package/bare ${r.ratios.cpuPackageVsBare.median.toFixed(2)}`,
   );
+  if (altPackage) {
+    // An A/B: setup 4 is the other build. How far its median ratio can be trusted, from the spread of the rounds.
+    const show = (name: string, x: { median: number; perRound: number[] }) => {
+      const [lo, hi] = medianInterval(x.perRound);
+      return `${name} ${x.median.toFixed(2)} (90 % interval ${lo.toFixed(2)}–${hi.toFixed(2)})`;
+    };
+    out(
+      `  A/B, setup 3 against setup 4 (above 1: setup 3 is faster): ${show("calls/s", r.ratios.packageVsHandrolled)}, ${show("CPU per call", r.ratios.cpuPackageVsHandrolled)}`,
+    );
+  }
 }
 
 main()
