@@ -52,27 +52,18 @@ export function startMsg(msgid: string, call: CallInfo, connection: string): Rec
   return msg;
 }
 
-/** Two hex digits for each byte value. */
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+/** Where a msg id's eight random bytes are written before they are read out as hex (one buffer, reused). */
+const ID_BYTES = Buffer.alloc(8);
 
 /**
- * A msg id as Node-RED makes them (`RED.util.generateId`: 16 hex digits, from Math.random), in about a sixth of the
- * time: two random 32-bit numbers read through a table, where generateId formats eight numbers and joins them (0.7 µs,
- * once per call taken).
+ * A msg id as Node-RED makes them (`RED.util.generateId`: 16 hex digits, from Math.random), in about a third of the
+ * time: two random 32-bit numbers read out as hex at once, where generateId formats eight numbers and joins them (0.7
+ * µs, once per call taken). One flat string: joined from pieces, a held call's msg would keep a tree of them.
  */
 export function msgId(): string {
-  const a = (Math.random() * 0x100000000) >>> 0;
-  const b = (Math.random() * 0x100000000) >>> 0;
-  return (
-    (HEX[a >>> 24] as string) +
-    HEX[(a >>> 16) & 255] +
-    HEX[(a >>> 8) & 255] +
-    HEX[a & 255] +
-    HEX[b >>> 24] +
-    HEX[(b >>> 16) & 255] +
-    HEX[(b >>> 8) & 255] +
-    HEX[b & 255]
-  );
+  ID_BYTES.writeUInt32LE((Math.random() * 0x100000000) >>> 0, 0);
+  ID_BYTES.writeUInt32LE((Math.random() * 0x100000000) >>> 0, 4);
+  return ID_BYTES.toString("hex", 0, 8);
 }
 
 export function toIvr(call: CallInfo, connection: string): IvrMsg {
