@@ -218,12 +218,12 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
       answered: (request, ms) => m.request(request, ms / 1000),
     };
 
+    const attachment: Attachment = { registry, connection: o.connection, name: o.name, secret: o.secret };
+    this.attached.add(attachment);
     /**
      * The record of a call this registry holds, made on the call's first event after the accept: a controlled call
      * that only waits costs the record nothing (thousands of them may wait). `ended`: the registry has just let go.
      */
-    const attachment: Attachment = { registry, connection: o.connection, name: o.name, secret: o.secret };
-    this.attached.add(attachment);
     const recordOf = (call: CallInfo, ended = false): CallRecord | undefined => {
       const r = this.byIvrid.get(call.ivrid);
       if (r) return r.live && r.holder === attachment ? r : undefined;
