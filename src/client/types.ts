@@ -47,7 +47,8 @@ export interface ClientObserver {
    * for an answer, `ivrevents.api_start`/`ivrevents.api_stop` with the notify body, `ivrapi_component_stopped`,
    * `ivrapi_dtmf`). Other notifications and frames that could not be decoded are not passed. `text`: the frame as
    * it crossed the wire (one string to keep, where the body is a tree of objects). `ivrid`: the call the frame is for,
-   * when the client knows it (a request that names one, and its answer); otherwise read it from the body. `wire`: the
+   * when it is known (a request that names one, its answer, an event that names one; not a stop event that names none:
+   * the registry places that one). `wire`: the
    * same text as the bytes that came in (UTF-8), when the client has them: copying them costs less than encoding the
    * text again. Valid only during the call.
    */
@@ -90,16 +91,26 @@ export function observeFrame(o: ClientObserver, frame: ServerFrame, wire: Buffer
       // The client itself passes answers on, with the call they are for.
       return;
     case "api_start":
-      o.frame("in", "ivrevents.api_start", frame.notify, frame.text, undefined, wire);
+      o.frame("in", "ivrevents.api_start", frame.notify, frame.text, frame.data.ivrid, wire);
       return;
     case "api_stop":
-      o.frame("in", "ivrevents.api_stop", frame.notify, frame.text, undefined, wire);
+      o.frame("in", "ivrevents.api_stop", frame.notify, frame.text, frame.data.ivrid, wire);
       return;
-    case "component_stopped":
-      o.frame("in", "ivrapi_component_stopped", frame.body, frame.text, undefined, wire);
+    case "component_stopped": {
+      // The seed's stop names no call (only our oId): the registry places it.
+      const ivrid = frame.body.ivrid;
+      o.frame(
+        "in",
+        "ivrapi_component_stopped",
+        frame.body,
+        frame.text,
+        typeof ivrid === "string" ? ivrid : undefined,
+        wire,
+      );
       return;
+    }
     case "dtmf":
-      o.frame("in", "ivrapi_dtmf", frame.body, frame.text, undefined, wire);
+      o.frame("in", "ivrapi_dtmf", frame.body, frame.text, frame.body.ivrid, wire);
       return;
   }
 }

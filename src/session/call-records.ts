@@ -6,6 +6,7 @@ import { ChurnMap } from "../client/churn-map";
 import type { IvrApiClient, StateChange } from "../client/client";
 import type { IvrApiError } from "../client/errors";
 import type { DtmfBody } from "../protocol";
+import { turnNow } from "./clock";
 import { DEFAULT_FRAME_LOG_BYTES, FrameLog, MIN_FRAME_LOG_BYTES } from "./frame-log";
 import { Metrics } from "./metrics";
 import { type CallDetail, CallRecord, type CallSummary, type RecordHolder, type RecordLimits } from "./record";
@@ -31,7 +32,7 @@ const DEFAULT_ENTRIES = 100;
 const DEFAULT_FRAMES = 40;
 /** Frames of calls not held yet (api_start, the accept and its answer), for few calls: their last frame in the log. */
 const EARLY_CALLS = 256;
-const EARLY_FRAMES = 4;
+const EARLY_FRAMES = 4; // kept in 2 bits (see attach's early)
 /** Stop events remembered until the registry reports them (see RecentStops). */
 const RECENT_STOPS = 64;
 
@@ -168,7 +169,10 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
      * seed's shape: only our oId) is placed then.
      */
     const stops = new RecentStops();
-    /** Calls not held (yet): their last frame in the log (the frames that lead to an accept, chained). */
+    /**
+     * Calls not held (yet): their last frame in the log (the frames that lead to an accept, chained), as its number
+     * times 4 plus how many were written before it (at most EARLY_FRAMES in all: no walk of the chain to count them).
+     */
     const early = new Map<string, number>();
     let everReady = client.state === "ready";
     const m = this.metrics;
@@ -184,36 +188,30 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
         return -1;
       }
       if (this.limits.frames <= 0) return -1;
-      const last = early.get(ivrid);
-      if (last === undefined && early.size >= EARLY_CALLS) early.delete(early.keys().next().value as string);
-      if (last !== undefined && this.log.length(last, EARLY_FRAMES) >= EARLY_FRAMES) return -1;
+      const packed = early.get(ivrid);
+      if (packed === undefined && early.size >= EARLY_CALLS) early.delete(early.keys().next().value as string);
+      const written = packed === undefined ? 0 : (packed % 4) + 1;
+      if (written >= EARLY_FRAMES) return -1;
+      const last = packed === undefined ? -1 : Math.floor(packed / 4);
       const seq = this.log.put(t, dir, name, text, last, secret, wire);
-      early.set(ivrid, seq);
+      early.set(ivrid, seq * 4 + written);
       return seq;
     };
 
     client.observer = {
-      frame: (dir, name, body, text, known, wire) => {
-        const t = Date.now();
-        if (dir === "out") {
-          m.framesOut++;
-          const ivrid = known ?? body.ivrid;
-          if (typeof ivrid === "string") route(t, dir, name, text, ivrid);
-          return;
+      frame: (dir, name, body, text, ivrid, wire) => {
+        const t = turnNow();
+        if (dir === "out") m.framesOut++;
+        else {
+          m.framesIn++;
+          if (name === "ivrapi_component_stopped") {
+            // Placed now when it names its call; else its text is kept (on the heap) until the registry places it.
+            const pos = ivrid === undefined ? -1 : route(t, dir, name, text, ivrid, wire);
+            stops.set(body, t, ivrid === undefined ? text : undefined, pos);
+            return;
+          }
         }
-        m.framesIn++;
-        let ivrid: unknown = known;
-        if (ivrid !== undefined || name.endsWith("_result")) {
-          // An answer: the client said which call it is for (or it is for none).
-        } else if (name === "ivrapi_component_stopped") {
-          ivrid = body.ivrid;
-          // Placed now when it names its call; else its text is kept (on the heap) until the registry places it.
-          const pos = typeof ivrid === "string" ? route(t, dir, name, text, ivrid, wire) : -1;
-          stops.set(body, { t, text: typeof ivrid === "string" ? undefined : text, pos });
-          return;
-        } else if (name === "ivrapi_dtmf") ivrid = body.ivrid;
-        else ivrid = (body.data as { ivrid?: unknown } | undefined)?.ivrid;
-        if (typeof ivrid === "string") route(t, dir, name, text, ivrid, wire);
+        if (ivrid !== undefined) route(t, dir, name, text, ivrid, wire);
       },
       answered: (request, ms) => m.request(request, ms / 1000),
     };
@@ -229,20 +227,17 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
       if (r) return r.live && r.holder === attachment ? r : undefined;
       if (!ended && registry.get(call.ivrid) === undefined) return undefined;
       const rec = this.make(call, attachment);
-      const last = early.get(call.ivrid);
-      if (last !== undefined) {
+      const packed = early.get(call.ivrid);
+      if (packed !== undefined) {
+        const last = Math.floor(packed / 4);
         rec.adoptFrames(last, this.log.length(last, EARLY_FRAMES));
         early.delete(call.ivrid);
       }
       this.byIvrid.set(call.ivrid, rec);
       return rec;
     };
-    const mine = (ivrid: string) => {
-      const call = registry.get(ivrid);
-      return call ? recordOf(call) : undefined;
-    };
     const onStart = (call: CallInfo) => {
-      const t = Date.now();
+      const t = turnNow();
       const held = this.byIvrid.get(call.ivrid);
       if (held?.live) {
         // A changed connection took the call over (ivrapi_reaccept on its new socket): the same record goes on.
@@ -264,48 +259,54 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
         return;
       const rec = recordOf(call, true);
       if (!rec) return;
-      rec.ended(Date.now(), end.reason);
+      rec.ended(turnNow(), end.reason);
       m.callEnded(end.reason);
       this.recent.push(rec);
       this.trim();
       this.changed(rec);
     };
     const onComponent = (call: CallInfo, c: ComponentStart) => {
-      const rec = mine(call.ivrid);
+      const rec = recordOf(call);
       if (!rec) return;
-      rec.componentStarted(Date.now(), c.oId, c.data, c.source);
+      rec.componentStarted(turnNow(), c.oId, c.data, c.source);
       this.changed(rec);
     };
     const onStopped = (call: CallInfo, r: ComponentResult) => {
-      const stop = stops.get(r.body);
-      if (stop?.text !== undefined && typeof r.body.ivrid !== "string") {
-        stop.pos = route(stop.t, "in", "ivrapi_component_stopped", stop.text, call.ivrid);
-        if (stop.pos >= 0) stop.text = undefined;
+      const i = stops.find(r.body);
+      let at: number | undefined;
+      if (i >= 0) {
+        const text = stops.text[i];
+        if (text !== undefined && typeof r.body.ivrid !== "string") {
+          const pos = route(stops.t[i] as number, "in", "ivrapi_component_stopped", text, call.ivrid);
+          stops.pos[i] = pos;
+          if (pos >= 0) stops.text[i] = undefined;
+        }
+        const pos = stops.pos[i] as number;
+        if (pos >= 0) at = pos;
       }
       m.component(r.data.oType, r.transferKey);
-      const rec = mine(call.ivrid);
+      const rec = recordOf(call);
       if (!rec) return;
-      const at = stop === undefined || stop.pos < 0 ? undefined : stop.pos;
-      rec.componentStopped(Date.now(), r.oId, r.data, r.transferKey, r.results, r.timedOut, at);
+      rec.componentStopped(turnNow(), r.oId, r.data, r.transferKey, r.results, r.timedOut, at);
       this.changed(rec);
     };
     const onDtmf = (call: CallInfo, b: DtmfBody) => {
       m.dtmf++;
-      const rec = mine(call.ivrid);
+      const rec = recordOf(call);
       if (!rec) return;
-      rec.dtmf(Date.now(), String(b.dtmf ?? ""));
+      rec.dtmf(turnNow(), String(b.dtmf ?? ""));
       this.changed(rec);
     };
     const onReaccepted = (call: CallInfo) => {
-      const rec = mine(call.ivrid);
+      const rec = recordOf(call);
       if (!rec) return;
-      rec.reaccepted(Date.now(), "reconnect");
+      rec.reaccepted(turnNow(), "reconnect");
       this.changed(rec);
     };
     const onResumed = (call: CallInfo, info: ResumeInfo) => {
-      const rec = mine(call.ivrid);
+      const rec = recordOf(call);
       if (!rec) return;
-      rec.resumed(Date.now(), info.why, info.lastTransferKey);
+      rec.resumed(turnNow(), info.why, info.lastTransferKey);
       this.changed(rec);
     };
     const onFailed = (call: CallInfo, f: { request: string; error: IvrApiError }) => {
@@ -313,7 +314,7 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
       const rec = this.byIvrid.get(call.ivrid);
       // Waiters failing because the call ended say nothing the stop entry does not.
       if (!rec || rec.holder !== attachment || (!rec.live && f.error.code === "session_ended")) return;
-      rec.failed(Date.now(), f.request, f.error.code, f.error.message, f.error.details.serverCode);
+      rec.failed(turnNow(), f.request, f.error.code, f.error.message, f.error.details.serverCode);
       this.changed(rec);
     };
     const onLost = () => {
@@ -360,7 +361,7 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
 
   /** A record for a call (not stored): the accept is its first entry. */
   private make(call: CallInfo, a: Attachment): CallRecord {
-    const t = call.acceptedAt ?? Date.now();
+    const t = call.acceptedAt ?? turnNow();
     return new CallRecord(
       call.ivrid,
       call.key,
@@ -401,35 +402,37 @@ function count(v: unknown, fallback: number, min: number): number {
   return Number.isInteger(n) && n >= min ? n : fallback;
 }
 
-interface StopSeen {
-  t: number;
-  /** Its text, kept (on the heap) only while no call is known for it: it is written to the log when one is. */
-  text: string | undefined;
-  /** Its number in the frame log (-1: not there). */
-  pos: number;
-}
-
 /**
  * The last stop events seen, by body: a ring searched newest first (the registry reports a stop right after it came,
  * nearly always). A WeakMap did the same at a cost on every stop and in every collection. A stop reported after 64
  * others is not found: its record then keeps the results as the registry reports them, before any flow sees them.
+ * What is kept of each lies in arrays side by side, by its place in the ring: no object per stop.
  */
 class RecentStops {
   private readonly bodies: Array<object | undefined> = new Array(RECENT_STOPS).fill(undefined);
-  private readonly seen: Array<StopSeen | undefined> = new Array(RECENT_STOPS).fill(undefined);
+  /** When it came. */
+  readonly t = new Float64Array(RECENT_STOPS);
+  /** Its text, kept (on the heap) only while no call is known for it: it is written to the log when one is. */
+  readonly text: Array<string | undefined> = new Array(RECENT_STOPS).fill(undefined);
+  /** Its number in the frame log (-1: not there). */
+  readonly pos = new Float64Array(RECENT_STOPS);
   private next = 0;
 
-  set(body: object, seen: StopSeen): void {
-    this.bodies[this.next] = body;
-    this.seen[this.next] = seen;
-    this.next = (this.next + 1) % RECENT_STOPS;
+  set(body: object, t: number, text: string | undefined, pos: number): void {
+    const i = this.next;
+    this.bodies[i] = body;
+    this.t[i] = t;
+    this.text[i] = text;
+    this.pos[i] = pos;
+    this.next = (i + 1) % RECENT_STOPS;
   }
 
-  get(body: object): StopSeen | undefined {
+  /** Its place in the ring, or -1. */
+  find(body: object): number {
     for (let n = 1; n <= RECENT_STOPS; n++) {
       const i = (this.next - n + RECENT_STOPS) % RECENT_STOPS;
-      if (this.bodies[i] === body) return this.seen[i];
+      if (this.bodies[i] === body) return i;
     }
-    return undefined;
+    return -1;
   }
 }

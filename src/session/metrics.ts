@@ -22,14 +22,37 @@ export class Metrics {
   dtmf = 0;
   framesIn = 0;
   framesOut = 0;
-  private readonly components = new Map<string, number>();
+  /** Components that ended, by oType then exit: no key text is built per component (a Map per oType, a handful). */
+  private readonly components = new Map<string, Map<string, number>>();
+  private componentPairs = 0;
   private readonly errors = new Map<string, number>();
   private readonly ended = new Map<string, number>();
   private readonly requests = new Map<string, Histogram>();
 
   component(oType: unknown, exit: string): void {
-    // The key is the raw pair (escaped when rendered): no text is built per component that ends.
-    bump(this.components, `${String(oType ?? "")}\u0000${exit.length > 64 ? exit.slice(0, 64) : exit}`, OTHER_PAIR);
+    // Raw (escaped when rendered); a number's text comes from V8's cache of them, not made anew.
+    const over = this.componentPairs >= MAX_LABEL_SETS;
+    const type = String(oType ?? "");
+    const e = exit.length > 64 ? exit.slice(0, 64) : exit;
+    const byExit = this.components.get(type);
+    const n = byExit?.get(e);
+    if (n !== undefined) byExit?.set(e, n + 1);
+    else if (!over) {
+      this.exits(type).set(e, 1);
+      this.componentPairs++;
+    } else {
+      const other = this.exits("other");
+      other.set("other", (other.get("other") ?? 0) + 1);
+    }
+  }
+
+  private exits(type: string): Map<string, number> {
+    let byExit = this.components.get(type);
+    if (byExit === undefined) {
+      byExit = new Map();
+      this.components.set(type, byExit);
+    }
+    return byExit;
   }
 
   error(code: string): void {
@@ -77,9 +100,9 @@ export class Metrics {
     head("ivrapi_calls_ended_total", "counter", "Calls whose control ended, by reason.");
     for (const [reason, n] of this.ended) out.push(`ivrapi_calls_ended_total{reason="${labelValue(reason)}"} ${n}`);
     head("ivrapi_components_total", "counter", "Components that ended, by oType and exit (transferKey).");
-    for (const [k, n] of this.components) {
-      const [otype, exit] = k.split("\u0000");
-      out.push(`ivrapi_components_total{otype="${labelValue(otype ?? "")}",exit="${labelValue(exit ?? "")}"} ${n}`);
+    for (const [otype, byExit] of this.components) {
+      const t = labelValue(otype);
+      for (const [exit, n] of byExit) out.push(`ivrapi_components_total{otype="${t}",exit="${labelValue(exit)}"} ${n}`);
     }
     head("ivrapi_dtmf_total", "counter", "Keys pressed on controlled calls.");
     out.push(`ivrapi_dtmf_total ${this.dtmf}`);
@@ -103,8 +126,6 @@ export class Metrics {
     return `${out.join("\n")}\n`;
   }
 }
-
-const OTHER_PAIR = "other\u0000other";
 
 function bump(m: Map<string, number>, key: string, overflow: string): void {
   const n = m.get(key);

@@ -17,6 +17,7 @@ import {
 } from "../protocol";
 import { copyBody, fastComponentData } from "../protocol/fast";
 import { Call, isCall, toCall } from "./call";
+import { turnNow } from "./clock";
 import { Components, DEFAULT_MAX_QUEUE } from "./components";
 import { checkIdleGuard, IdleGuard } from "./idle-guard";
 import { isConnectionGone, Reconnect } from "./reconnect";
@@ -601,9 +602,10 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
 
   /** A call is controlled from now on: recorded, its guard clock started. */
   private hold(s: Session): void {
-    // The guard's clock is monotonic (a wall-clock step must not hand back every call); the accept time is an epoch.
+    // The guard's clock is monotonic (a wall-clock step must not hand back every call); the accept time is an epoch,
+    // on the record's clock (its entries are times since it: read at the same turn's start, none comes before it).
     s.lastActive = performance.now();
-    if (s.call instanceof Call) s.call.acceptedAt = Date.now();
+    if (s.call instanceof Call) s.call.acceptedAt = turnNow();
     this.sessions.set(s.ivrid, s);
     this.idleGuard.start();
   }
