@@ -46,14 +46,14 @@ export interface AttachOptions {
   registry: SessionRegistry;
 }
 
-/** What a `changed` event names: a call's record, or a call just taken (its record is made only when it is read). */
+/** A call that changed (takeChanged): its record, or a call just taken (its record is made only when it is read). */
 export interface ChangedCall {
   readonly ivrid: string;
   summary(): CallSummary;
 }
 
 /**
- * A call just taken, as `changed` names it: a call that only waits has no record (see recordOf), and a record made
+ * A call just taken, as takeChanged names it: a call that only waits has no record (see recordOf), and a record made
  * for the event alone (a CallRecord, its timeline) was garbage on every call. Its summary is its record's when it has
  * one by then, else one made at that moment. Its fields, not a closure over them: one object per call, not two.
  */
@@ -79,11 +79,15 @@ interface Attachment extends RecordHolder {
   readonly secret: string | undefined;
 }
 
+/** Calls changed in one batch beyond which takeChanged says "reload the list" instead of naming them. */
+export const MAX_CHANGED = 200;
+
 /**
- * `changed` names the call that changed (live or just ended): a listener that shows it makes its summary when it
- * sends, at its own pace, so a busy connection does not build one per event.
+ * `changed` is emitted when a call changes (live or just ended) and none had changed since the last takeChanged:
+ * a listener that shows calls takes them when it sends, at its own pace, and makes their summaries then. Each change
+ * costs a comparison and, for the first in a batch, a push: no event, no map per change.
  */
-export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
+export class CallRecords extends EventEmitter<{ changed: [] }> {
   readonly metrics = new Metrics();
   private readonly byIvrid = new ChurnMap<string, CallRecord>();
   /** The connections recorded now: their registries list the calls that have no record yet. */
@@ -94,6 +98,12 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
   private limits: RecordLimits;
   /** Where the frames go (shared by every record; configure resizes it). */
   private readonly log: FrameLog;
+  /** Calls changed since the last takeChanged, oldest first (a record once: see changed). */
+  private changes: ChangedCall[] = [];
+  /** More than MAX_CHANGED changed since the last takeChanged: they are not named. */
+  private changesOver = false;
+  /** The number of the batch takeChanged will hand out; a record remembers the last batch it was put in. */
+  private batch = 1;
 
   constructor(options: CallRecordsOptions = {}) {
     super();
@@ -248,7 +258,7 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
       }
       if (held) this.forget(held);
       m.accepted++;
-      if (this.listenerCount("changed") > 0) this.emit("changed", new TakenCall(this, call, attachment));
+      if (this.listenerCount("changed") > 0) this.note(new TakenCall(this, call, attachment));
     };
     const onEnd = (call: CallInfo, end: SessionEnd) => {
       // A registry let go because its calls moved to another (a changed connection): the call goes on there.
@@ -376,8 +386,41 @@ export class CallRecords extends EventEmitter<{ changed: [ChangedCall] }> {
     );
   }
 
+  /**
+   * The calls changed since the last call of this (each once, its newest form: a call just taken is named by its
+   * record when it has one by then), or undefined when more than MAX_CHANGED changed: reload the list.
+   */
+  takeChanged(): ChangedCall[] | undefined {
+    const changes = this.changes;
+    const over = this.changesOver;
+    this.changes = [];
+    this.changesOver = false;
+    this.batch++;
+    if (over) return undefined;
+    // A call taken and then recorded in the same batch is named twice: once is enough (the last, its record).
+    const seen = new Map<string, ChangedCall>();
+    for (const c of changes) {
+      seen.delete(c.ivrid);
+      seen.set(c.ivrid, c);
+    }
+    return [...seen.values()];
+  }
+
   private changed(rec: CallRecord): void {
-    if (this.listenerCount("changed") > 0) this.emit("changed", rec);
+    if (rec.batch === this.batch || this.listenerCount("changed") === 0) return;
+    rec.batch = this.batch;
+    this.note(rec);
+  }
+
+  private note(c: ChangedCall): void {
+    if (this.changesOver) return;
+    if (this.changes.length >= MAX_CHANGED) {
+      this.changesOver = true;
+      this.changes = [];
+      return;
+    }
+    this.changes.push(c);
+    if (this.changes.length === 1) this.emit("changed");
   }
 
   /** Keeps the last recentMax ended records. */

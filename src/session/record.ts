@@ -92,6 +92,8 @@ export class CallRecord {
   errors = 0;
   digits = "";
   lastTransferKey: string | undefined;
+  /** The last batch of changed calls it was put in (CallRecords.takeChanged). */
+  batch = 0;
 
   constructor(
     readonly ivrid: string,

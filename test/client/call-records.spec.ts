@@ -4,7 +4,7 @@
 // leave at most N), and the metrics move as expected and parse as Prometheus text.
 import assert from "node:assert/strict";
 import type { ClientObserver } from "../../src/client/types";
-import { CallRecords } from "../../src/session/call-records";
+import { CallRecords, MAX_CHANGED } from "../../src/session/call-records";
 import { clip } from "../../src/session/clip";
 import type { ComponentEntry, ErrorEntry, TimelineEntry } from "../../src/session/record";
 import type { SessionRegistry } from "../../src/session/registry";
@@ -42,12 +42,15 @@ describe("call record (runtime): timeline, frames, bounds, metrics", function ()
     return call;
   }
 
-  it("changed names a call as soon as it is taken, its summary made when read (no record for a call that only waits)", async () => {
-    const seen: Array<{ ivrid: string; summary(): { live: boolean; key: string; components: number } }> = [];
-    records.on("changed", (c) => seen.push(c));
+  it("takeChanged names a call as soon as it is taken, its summary made when read (no record for a call that only waits)", async () => {
+    let signals = 0;
+    records.on("changed", () => signals++);
     const call = await takeCall();
+    assert.equal(signals, 1, "changed was emitted on the accept");
+    const seen = records.takeChanged() ?? [];
     const taken = seen.find((c) => c.ivrid === call.ivrid);
-    assert.ok(taken, "changed named the call on its accept");
+    assert.ok(taken, "takeChanged named the call on its accept");
+    assert.deepEqual(records.takeChanged(), [], "taken once");
     // Read later, while it still only waits: a summary of the live call, made now.
     assert.deepEqual(
       { ...taken.summary(), startedAt: 0 },
@@ -61,6 +64,26 @@ describe("call record (runtime): timeline, frames, bounds, metrics", function ()
     assert.equal(taken.summary().components, 1);
     h.sim.finishComponent(call.ivrid);
     await played;
+    // Its record changed several times since (the apply, its stop): named once, and one more signal.
+    assert.equal(signals, 2);
+    const again = records.takeChanged() ?? [];
+    assert.deepEqual(
+      again.map((c) => c.ivrid),
+      [call.ivrid],
+    );
+    assert.equal(again[0]?.summary().components, 1);
+  });
+
+  it("takeChanged says reload (undefined) when more calls changed than a batch names, then names them again", async () => {
+    records.on("changed", () => {});
+    const calls: CallInfo[] = [];
+    for (let i = 0; i < MAX_CHANGED + 1; i++) calls.push(await takeCall());
+    assert.equal(records.takeChanged(), undefined);
+    await reg.abort((calls[0] as CallInfo).ivrid);
+    assert.deepEqual(
+      (records.takeChanged() ?? []).map((c) => c.ivrid),
+      [(calls[0] as CallInfo).ivrid],
+    );
   });
 
   it("a call's timeline: accept, a component with source, exit and results, a key, an error with its code, the stop", async () => {

@@ -2,16 +2,13 @@
 // "ivr calls" sidebar and a Prometheus scraper read (permission `ivrapi.read`: Node-RED's `read` or `*` passes), and
 // live updates to the editors over Node-RED's comms, batched (one message per PUBLISH_MS at most, whatever the load).
 import type { NodeAPI } from "node-red";
-import { ChurnMap } from "../../client/churn-map";
-import { CallRecords, type CallRecordsOptions, type ChangedCall } from "../../session/call-records";
+import { CallRecords, type CallRecordsOptions } from "../../session/call-records";
 import type { CallSummary } from "../../session/record";
 
 /** The comms topic the sidebar subscribes to. */
 export const CALLS_TOPIC = "ivrapi/calls";
 /** Changes are sent at most this often. */
 export const PUBLISH_MS = 250;
-/** More calls changed than this in one batch: the editors are told to reload the list instead. */
-const MAX_BATCH = 200;
 
 /** One store per runtime: keyed by its admin app (a test helper makes a fresh one per flow it loads). */
 const stores = new WeakMap<object, CallRecords>();
@@ -64,28 +61,17 @@ function registerCallsRoutes(RED: NodeAPI, records: CallRecords): void {
     res.send(records.metricsText());
   });
 
-  // The records that changed since the last batch: summarised when the batch goes, each once however often it changed.
-  const pending = new ChurnMap<string, ChangedCall>();
-  let overflow = false;
+  // The calls that changed since the last batch: taken from the records, and summarised, when the batch goes.
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
     timer = undefined;
-    const data = overflow ? { reload: true } : { calls: [...pending.values()].map((r) => r.summary()) };
-    pending.clear();
-    overflow = false;
+    const changed = records.takeChanged();
+    const data = changed === undefined ? { reload: true } : { calls: changed.map((r) => r.summary()) };
     RED.comms.publish(CALLS_TOPIC, data, false);
   };
-  records.on("changed", (rec) => {
-    if (!overflow) {
-      pending.set(rec.ivrid, rec);
-      if (pending.size > MAX_BATCH) {
-        overflow = true;
-        pending.clear();
-      }
-    }
-    if (!timer) {
-      timer = setTimeout(flush, PUBLISH_MS);
-      timer.unref();
-    }
+  records.on("changed", () => {
+    if (timer) return;
+    timer = setTimeout(flush, PUBLISH_MS);
+    timer.unref();
   });
 }
