@@ -56,7 +56,8 @@ export interface RegistryOptions {
 
 export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private readonly sessions = new ChurnMap<string, Session>();
-  private readonly accepting = new ChurnMap<string, Promise<AcceptOutcome>>();
+  /** Takes of control in flight (accept, adopt), by ivrid: a second take of the same call joins the first. */
+  private readonly accepting = new ChurnMap<string, Take>();
   /** Calls that got api_stop while their accept was in flight. */
   private readonly stoppedEarly = new Set<string>();
   private readonly components: Components;
@@ -201,25 +202,74 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    * (timeout, connection lost) reject.
    */
   accept(start: ApiStartData | CallInfo): Promise<AcceptOutcome> {
-    return this.takeOnce(start, (call) => this.doAccept(call));
+    // The promise is made at the edge, from the callback (as apply is made from applyThen): one path.
+    return new Promise<AcceptOutcome>((resolve, reject) =>
+      this.acceptThen(start, (err, out) => (err === undefined ? resolve(out as AcceptOutcome) : reject(err))),
+    );
   }
 
-  /** One take of control per call at a time: a held call's outcome at once, one in flight joined. */
+  /**
+   * accept, told through a callback instead of a promise (the hub's path for every offered call: no promise, no
+   * reaction, no microtask per step). `done` is told once, never in the same turn as this call; it must not throw.
+   */
+  acceptThen(start: ApiStartData | CallInfo, done: TakeDone): void {
+    this.takeOnce(start, done, (call, finish) =>
+      this.client.call("ivrapi_accept", { key: call.key, ivrid: call.ivrid }, undefined, (err) =>
+        finish(() => this.accepted(call, err)),
+      ),
+    );
+  }
+
+  /**
+   * One take of control per call at a time: a held call's outcome at once, one in flight joined. `take` sends the
+   * request and calls `finish` once with what reads its answer: that outcome (or what it throws) is told to every
+   * waiter, the call no longer in flight.
+   */
   private takeOnce(
     start: ApiStartData | CallInfo,
-    take: (call: CallInfo) => Promise<AcceptOutcome>,
-  ): Promise<AcceptOutcome> {
+    done: TakeDone,
+    take: (call: CallInfo, finish: (outcome: () => AcceptOutcome) => void) => void,
+  ): void {
     const call = isCall(start) ? start : toCall(start);
     const held = this.sessions.get(call.ivrid);
-    if (held) return Promise.resolve({ accepted: true, call: held.call });
+    if (held) {
+      const out: AcceptOutcome = { accepted: true, call: held.call };
+      queueMicrotask(() => this.tell(call, done, undefined, out));
+      return;
+    }
     const inFlight = this.accepting.get(call.ivrid);
-    if (inFlight) return inFlight;
-    const p = take(call).finally(() => {
+    if (inFlight) {
+      inFlight.waiters.push(done);
+      return;
+    }
+    const t = new Take(done);
+    this.accepting.set(call.ivrid, t);
+    take(call, (outcome) => {
+      let out: AcceptOutcome | undefined;
+      let error: unknown;
+      try {
+        out = outcome();
+      } catch (err) {
+        error = err ?? new Error("a take of control failed");
+      }
       this.accepting.delete(call.ivrid);
       this.stoppedEarly.delete(call.ivrid);
+      for (const w of t.waiters) this.tell(call, w, error, out);
     });
-    this.accepting.set(call.ivrid, p);
-    return p;
+  }
+
+  /** Tells a waiter of a take; a waiter that throws costs a warning, not the others' outcome. */
+  private tell(call: CallInfo, done: TakeDone, err: unknown, out: AcceptOutcome | undefined): void {
+    try {
+      done(err, out);
+    } catch (bug) {
+      try {
+        this.emit(
+          "warning",
+          `call ${call.ivrid}: a take of control could not be followed up: ${(bug as Error).message}`,
+        );
+      } catch {}
+    }
   }
 
   /** A take of control the server refused: a normal outcome (another connection has it, or the call is gone). */
@@ -230,10 +280,9 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     return out;
   }
 
-  private async doAccept(call: CallInfo): Promise<AcceptOutcome> {
-    try {
-      await this.client.request("ivrapi_accept", { key: call.key, ivrid: call.ivrid });
-    } catch (err) {
+  /** What the accept's answer (or its error) means for the call: its outcome, or the error to throw. */
+  private accepted(call: CallInfo, err: IvrApiError | undefined): AcceptOutcome {
+    if (err) {
       const refusal = this.refused(call, err);
       if (refusal) {
         this.emit("accept_lost", call, refusal as { reason: string; serverCode?: string });
@@ -244,7 +293,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       // (refused harmlessly when another connection won).
       // Not when api_stop already came: the call is gone, and nothing may be sent for it any more (rule 4).
       const gone = this.stoppedEarly.has(call.ivrid);
-      if (err instanceof IvrApiError && (err.code === "timeout" || err.code === "connection_lost") && !gone) {
+      if ((err.code === "timeout" || err.code === "connection_lost") && !gone) {
         this.client.request("ivrapi_abort", { key: call.key, ivrid: call.ivrid }).catch(() => {});
       }
       throw err;
@@ -264,7 +313,20 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    * whatever may run (a refusal, nothing ran, is fine) before it is sent, so it is never refused because of one.
    */
   adopt(start: ApiStartData | CallInfo, why: string, opts: AdoptOptions = {}): Promise<AcceptOutcome> {
-    return this.takeOnce(start, (call) => this.doAdopt(call, why, opts));
+    return new Promise<AcceptOutcome>((resolve, reject) =>
+      this.takeOnce(
+        start,
+        (err, out) => (err === undefined ? resolve(out as AcceptOutcome) : reject(err)),
+        (call, finish) =>
+          this.doAdopt(call, why, opts).then(
+            (out) => finish(() => out),
+            (err) =>
+              finish(() => {
+                throw err;
+              }),
+          ),
+      ),
+    );
   }
 
   private async doAdopt(call: CallInfo, why: string, opts: AdoptOptions): Promise<AcceptOutcome> {
@@ -631,3 +693,14 @@ function checkMaxQueue(n: number | undefined): number {
 }
 
 export { toCall };
+
+/** Told how a take of control ended: an outcome (accepted or lost), or the error that kept it from one. */
+export type TakeDone = (err: unknown, out: AcceptOutcome | undefined) => void;
+
+/** A take of control in flight, and who waits for its outcome (the first caller and any that joined). */
+class Take {
+  readonly waiters: TakeDone[];
+  constructor(first: TakeDone) {
+    this.waiters = [first];
+  }
+}

@@ -45,6 +45,42 @@ describe("session registry", () => {
     assert.equal(frames(h.sim, "ivrapi_accept", "in").length, 1);
   });
 
+  it("acceptThen tells every waiter once, never in the same turn; a waiter that throws costs a warning only", async () => {
+    h = await harness();
+    const { reg } = await h.ready();
+    const offered = once<[CallInfo]>(reg, "api_start");
+    h.sim.placeCall({ key: "k" });
+    const [call] = await offered;
+    const warnings: string[] = [];
+    reg.on("warning", (w) => warnings.push(w));
+    const told: string[] = [];
+    let sameTurn = true;
+    reg.acceptThen(call, () => {
+      told.push(`first ${sameTurn}`);
+      throw new Error("a bug in the first waiter");
+    });
+    const second = new Promise<boolean>((resolve) =>
+      reg.acceptThen(call, (err, out) => {
+        told.push(`second ${sameTurn}`);
+        resolve(err === undefined && out?.accepted === true);
+      }),
+    );
+    sameTurn = false;
+    assert.equal(await second, true);
+    assert.deepEqual(told, ["first false", "second false"]);
+    assert.equal(frames(h.sim, "ivrapi_accept", "in").length, 1);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] as string, /a take of control could not be followed up: a bug in the first waiter/);
+    // A call already held: told at once (a microtask later), with the call as held.
+    let held: CallInfo | undefined;
+    reg.acceptThen(call, (_err, out) => {
+      held = out?.accepted ? out.call : undefined;
+    });
+    assert.equal(held, undefined);
+    await Promise.resolve();
+    assert.equal(held, call);
+  });
+
   it("lets exactly one of two connections win the accept race; the loser gets a normal outcome", async () => {
     h = await harness();
     const one = await h.ready();

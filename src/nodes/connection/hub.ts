@@ -301,7 +301,7 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
       this.emit("link", this.link);
     };
     const onStray = (s: { what: string }) => this.deps.log.debug(`ignored from the server: ${s.what}`);
-    const onStart = (call: CallInfo) => void this.offer(call);
+    const onStart = (call: CallInfo) => this.offer(call);
     const onSessionStart = (call: CallInfo) => this.emit("session_start", call);
     const onEnd = (call: CallInfo, end: SessionEnd) => {
       const owner = this.owners.get(call.ivrid);
@@ -351,7 +351,7 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
   }
 
   /** api_start: exactly one matching ivr start node gets the call (see dispatch.ts), and accepts it. */
-  private async offer(call: CallInfo): Promise<void> {
+  private offer(call: CallInfo): void {
     const claim = pickStart(this.starts, call);
     const registry = this.current?.registry;
     if (!claim || !registry) {
@@ -359,18 +359,21 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
       return;
     }
     this.owners.set(call.ivrid, claim.id);
-    try {
-      const out = await registry.accept(call);
-      if (out.accepted) {
-        claim.accepted(out.call);
-        return;
+    // A callback, not a promise: every offered call takes this path.
+    registry.acceptThen(call, (err, out) => {
+      try {
+        if (err === undefined && out?.accepted) {
+          claim.accepted(out.call);
+          return;
+        }
+        this.owners.delete(call.ivrid);
+        if (err === undefined && out && !out.accepted) claim.lost(call, this.deps.mask(out.reason));
+        else claim.failed(call, err);
+      } catch (bug) {
+        this.owners.delete(call.ivrid);
+        claim.failed(call, bug);
       }
-      this.owners.delete(call.ivrid);
-      claim.lost(call, this.deps.mask(out.reason));
-    } catch (err) {
-      this.owners.delete(call.ivrid);
-      claim.failed(call, err);
-    }
+    });
   }
 
   /** Closes the client and forgets every call (their state belongs to this client). */
