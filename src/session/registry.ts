@@ -438,8 +438,55 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    * before the answer (or is down), this rejects (`connection_lost` / `not_connected`) but the hand-back is not
    * dropped: it is finished once the call is taken back after the reconnect (see takeBack).
    */
-  async abort(ivrid: string, opts: { timeoutMs?: number; reason?: string } = {}): Promise<Answer> {
-    const s = this.require(ivrid);
+  abort(ivrid: string, opts: { timeoutMs?: number; reason?: string } = {}): Promise<Answer> {
+    // The promise is made at the edge, from the callback (as apply is made from applyThen): one path.
+    return new Promise<Answer>((resolve, reject) =>
+      this.abortThen(ivrid, opts, (err, answer) => (err === undefined ? resolve(answer as Answer) : reject(err))),
+    );
+  }
+
+  /**
+   * abort, told through a callback instead of a promise (the abort node's path). `done` is told once, never in the
+   * same turn as this call; it must not throw.
+   */
+  abortThen(
+    ivrid: string,
+    opts: { timeoutMs?: number; reason?: string },
+    done: (err: unknown, answer: Answer | undefined) => void,
+  ): void {
+    let s: Session;
+    let before: Session["status"];
+    try {
+      s = this.require(ivrid);
+      before = this.beginAbort(s, opts);
+    } catch (err) {
+      queueMicrotask(() => done(err, undefined));
+      return;
+    }
+    this.sessionCall(
+      s,
+      "ivrapi_abort",
+      {},
+      (err, answer) => {
+        if (err === undefined) {
+          // A listener of the end that throws fails the abort's caller, as it did when this was a promise.
+          let bug: unknown;
+          try {
+            this.end(s, { reason: opts.reason ?? "aborted" });
+          } catch (e) {
+            bug = e;
+          }
+          done(bug, bug === undefined ? answer : undefined);
+          return;
+        }
+        done(this.abortFailed(s, before, err), undefined);
+      },
+      opts.timeoutMs,
+    );
+  }
+
+  /** The checks and the state of an abort before it is sent; returns the status the call had. */
+  private beginAbort(s: Session, opts: { reason?: string }): Session["status"] {
     if (s.status === "aborting" || s.handBackDue) throw this.ended(s, "it is being handed back to the script");
     const before = s.status;
     s.abortReason = opts.reason ?? "aborted";
@@ -458,30 +505,30 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       s.handBackDue = true;
       throw new IvrApiError(
         "not_connected",
-        `call ${ivrid} is being taken back after a reconnect; it is handed back once that is done`,
-        { ivrid, request: "ivrapi_abort" },
+        `call ${s.ivrid} is being taken back after a reconnect; it is handed back once that is done`,
+        { ivrid: s.ivrid, request: "ivrapi_abort" },
       );
     }
     s.status = "aborting";
-    try {
-      const answer = await this.sessionRequest(s, "ivrapi_abort", {}, opts);
-      this.end(s, { reason: opts.reason ?? "aborted" });
-      return answer;
-    } catch (e) {
-      if (this.sessions.get(ivrid) !== s) throw e;
-      if (this.reaccept && isConnectionGone(e)) {
-        // The abort may never have reached the platform, and the flow still wants the call handed back: restoring
-        // the status would have the reconnect take it back and keep it (rule 7) with nobody driving it.
-        s.status = "reaccepting";
-        s.handBackDue = true;
-        const why = `${e.message}; call ${ivrid} is handed back once the connection is ready again`;
-        throw new IvrApiError(e.code, why, { ...e.details, ivrid, request: "ivrapi_abort" });
-      }
-      // Refused or not answered: the call stays as it was (after a drop meanwhile: taken back, not handed back).
-      s.handBackDue = false;
-      if (s.status === "aborting") s.status = before;
-      throw e;
+    return before;
+  }
+
+  /** An abort that was not answered with success: what the call becomes, and the error its caller gets. */
+  private abortFailed(s: Session, before: Session["status"], e: IvrApiError): IvrApiError {
+    const ivrid = s.ivrid;
+    if (this.sessions.get(ivrid) !== s) return e;
+    if (this.reaccept && isConnectionGone(e)) {
+      // The abort may never have reached the platform, and the flow still wants the call handed back: restoring
+      // the status would have the reconnect take it back and keep it (rule 7) with nobody driving it.
+      s.status = "reaccepting";
+      s.handBackDue = true;
+      const why = `${e.message}; call ${ivrid} is handed back once the connection is ready again`;
+      return new IvrApiError(e.code, why, { ...e.details, ivrid, request: "ivrapi_abort" });
     }
+    // Refused or not answered: the call stays as it was (after a drop meanwhile: taken back, not handed back).
+    s.handBackDue = false;
+    if (s.status === "aborting") s.status = before;
+    return e;
   }
 
   /**
@@ -533,6 +580,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     name: N,
     params: Omit<RequestParams<N>, "key" | "ivrid">,
     done: Done,
+    timeoutMs?: number,
   ): void {
     const ready = this.prepare(s, name, params);
     if (ready instanceof IvrApiError) {
@@ -550,7 +598,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     }
     const [session, body] = ready;
     session.inFlight++;
-    this.client.call(name, body, undefined, (err, answer) => {
+    this.client.call(name, body, timeoutMs, (err, answer) => {
       // Counted off first; the waiter is told even if a listener of the count's report throws.
       try {
         this.settled(session, name, err);

@@ -290,5 +290,9 @@ describe("nodes: on dtmf, upload file, abort", () => {
     const caught = nextMsg("caught");
     node("abort").receive({ ivr: msg.ivr });
     assert.equal((await caught).error.code, "no_session");
+    // A msg that names no call fails at once, before anything is asked of the connection.
+    const noCall = nextMsg("caught");
+    node("abort").receive({ payload: "no ivr here" });
+    assert.equal((await noCall).error.code, "no_call");
   });
 });
