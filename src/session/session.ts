@@ -1,7 +1,9 @@
 // One controlled call: its running component, the applies waiting behind it, and the components being
 // terminated. Only the registry changes it; everything here dies with the call.
+
 import type { IvrApiError } from "../client/errors";
 import type { ComponentData } from "../protocol";
+import { later } from "./later";
 import type { BusyPolicy, CallInfo, ComponentResult } from "./types";
 
 /**
@@ -60,7 +62,7 @@ export class RunningComponent {
     }
     if (this.told) return;
     this.told = true;
-    queueMicrotask(() => f(v));
+    later(f, v);
   }
 }
 
