@@ -54,6 +54,13 @@ export class ChurnMap<K, V> {
     this.m.clear();
   }
 
+  /** Each entry, in order, without an iterator or a pair per entry (a loop that runs every few milliseconds). */
+  forEach(f: (value: V, key: K) => void): void {
+    this.m.forEach((box, key) => {
+      f(box.v as V, key);
+    });
+  }
+
   keys(): IterableIterator<K> {
     return this.m.keys();
   }

@@ -134,8 +134,9 @@ export class RequestTracker {
       return;
     }
     const now = performance.now();
-    for (const [qid, p] of this.pending) {
-      if (p.deadline > now) continue;
+    // forEach, not for-of: no iterator and no [qid, request] pair per request in flight, 40 times a second.
+    this.pending.forEach((p, qid) => {
+      if (p.deadline > now) return;
       this.take(qid);
       if (this.timedOut.size >= TIMED_OUT_KEPT) this.timedOut.delete(this.timedOut.keys().next().value as Qid);
       this.timedOut.set(qid, p.ivrid);
@@ -144,7 +145,7 @@ export class RequestTracker {
         new IvrApiError("timeout", `no answer to ${p.name} within ${p.timeoutMs} ms`, { request: p.name }),
         undefined,
       );
-    }
+    });
   }
 
   /** Tells a waiter; a waiter that throws is reported (onBug), and whatever loop called it goes on. */

@@ -64,6 +64,21 @@ describe("ChurnMap: a Map for entries that come and go", () => {
     assert.equal(m.size, 0);
   });
 
+  it("forEach visits each entry in order, deletions and additions during it as a Map's", () => {
+    const m = new ChurnMap<number, string>();
+    for (let i = 0; i < 5; i++) m.set(i, `v${i}`);
+    const seen: string[] = [];
+    m.forEach((v, k) => {
+      seen.push(`${k}=${v}`);
+      // The current entry goes (as a sweep takes a request that timed out), one not reached yet goes, one comes.
+      m.delete(k);
+      if (k === 1) m.delete(3);
+      if (k === 2) m.set(9, "new");
+    });
+    assert.deepEqual(seen, ["0=v0", "1=v1", "2=v2", "4=v4", "9=new"]);
+    assert.equal(m.size, 0);
+  });
+
   it("clears, and is usable after", () => {
     const m = new ChurnMap<number, object>();
     for (let i = 0; i < 1000; i++) m.set(i, {});
