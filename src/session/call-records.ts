@@ -11,7 +11,7 @@ import { DEFAULT_FRAME_LOG_BYTES, FrameLog, MIN_FRAME_LOG_BYTES } from "./frame-
 import { Metrics } from "./metrics";
 import { type CallDetail, CallRecord, type CallSummary, type RecordHolder, type RecordLimits } from "./record";
 import type { SessionRegistry } from "./registry";
-import type { CallInfo, ComponentResult, ComponentStart, ResumeInfo, SessionEnd } from "./types";
+import type { CallInfo, ComponentResult, ComponentStart, RegistryObserver, ResumeInfo, SessionEnd } from "./types";
 
 export interface CallRecordsOptions {
   /** Ended calls kept (default 200; 0 = none). */
@@ -337,28 +337,26 @@ export class CallRecords extends EventEmitter<{ changed: [] }> {
       if (everReady) m.reconnects++;
       everReady = true;
     };
-    registry.on("session_start", onStart);
-    registry.on("session_end", onEnd);
-    registry.on("component_started", onComponent);
-    registry.on("component_stopped", onStopped);
-    registry.on("dtmf", onDtmf);
-    registry.on("reaccepted", onReaccepted);
-    registry.on("resumed", onResumed);
-    registry.on("failed", onFailed);
-    registry.on("accept_lost", onLost);
+    // A direct observer, not listeners: the hub is then the registry's only listener (see SessionRegistry.observer).
+    const watching: RegistryObserver = {
+      sessionStart: onStart,
+      sessionEnd: onEnd,
+      componentStarted: onComponent,
+      componentStopped: onStopped,
+      dtmf: onDtmf,
+      reaccepted: onReaccepted,
+      resumed: onResumed,
+      failed: onFailed,
+      acceptLost: onLost,
+    };
+    registry.observer = watching;
     client.on("state", onState);
+    const frames = client.observer;
     const detach = () => {
-      registry.off("session_start", onStart);
-      registry.off("session_end", onEnd);
-      registry.off("component_started", onComponent);
-      registry.off("component_stopped", onStopped);
-      registry.off("dtmf", onDtmf);
-      registry.off("reaccepted", onReaccepted);
-      registry.off("resumed", onResumed);
-      registry.off("failed", onFailed);
-      registry.off("accept_lost", onLost);
+      // Each slot cleared only while it is still this record's (another may have been attached since).
+      if (registry.observer === watching) registry.observer = undefined;
       client.off("state", onState);
-      client.observer = undefined;
+      if (client.observer === frames) client.observer = undefined;
       this.attached.delete(attachment);
     };
     return detach;

@@ -22,7 +22,14 @@ import { Components, DEFAULT_MAX_QUEUE } from "./components";
 import { checkIdleGuard, IdleGuard } from "./idle-guard";
 import { isConnectionGone, Reconnect } from "./reconnect";
 import { type ApplyOptions, Session } from "./session";
-import type { AcceptOutcome, CallInfo, ComponentResult, RegistryEvents } from "./types";
+import type {
+  AcceptOutcome,
+  CallInfo,
+  ComponentResult,
+  ComponentStart,
+  RegistryEvents,
+  RegistryObserver,
+} from "./types";
 
 export interface AdoptOptions {
   /** The component known to run on the call (moved from another registry of this process): its end is awaited. */
@@ -55,6 +62,11 @@ export interface RegistryOptions {
 }
 
 export class SessionRegistry extends EventEmitter<RegistryEvents> {
+  /**
+   * The call record (CallRecords.attach): told of each event right before the listeners, by a direct call. As a
+   * listener it made every event's emitter copy its list of two listeners (the record's and the hub's), per event.
+   */
+  observer: RegistryObserver | undefined;
   private readonly sessions = new ChurnMap<string, Session>();
   /** Takes of control in flight (accept, adopt), by ivrid: a second take of the same call joins the first. */
   private readonly accepting = new ChurnMap<string, Take>();
@@ -82,6 +94,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         request: (s, name) => this.sessionRequest(s, name, {}),
         end: (s, reason) => this.end(s, { reason }),
         reaccepted: (s) => {
+          this.observer?.reaccepted(s.call);
           this.emit("reaccepted", s.call);
           // Components whose flow already got an error may have ended while we were away (their events are lost):
           // an orphan still on the call is terminated, terminated ones stop being waited for; then the queue moves.
@@ -111,12 +124,15 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     this.components = new Components(
       {
         applyRequest: (s, data, source, done) => {
-          if (this.listenerCount("component_started") > 0) this.started(s, data, source);
+          if (this.observer || this.listenerCount("component_started") > 0) this.started(s, data, source);
           this.sessionCall(s, "ivrapi_component_apply", { data }, done);
         },
         terminateRequest: (s) => this.sessionRequest(s, "ivrapi_component_terminate", {}),
         isHeld: (s) => this.sessions.get(s.ivrid) === s,
-        stopped: (s, result) => this.emit("component_stopped", s.call, result),
+        stopped: (s, result) => {
+          this.observer?.componentStopped(s.call, result);
+          this.emit("component_stopped", s.call, result);
+        },
         warn,
       },
       checkMaxQueue(options.maxQueue),
@@ -285,6 +301,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     if (err) {
       const refusal = this.refused(call, err);
       if (refusal) {
+        this.observer?.acceptLost(call);
         this.emit("accept_lost", call, refusal as { reason: string; serverCode?: string });
         return refusal;
       }
@@ -301,6 +318,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     if (this.stoppedEarly.has(call.ivrid))
       return { accepted: false, call, reason: "the call ended before control was taken" };
     this.hold(new Session(call));
+    this.observer?.sessionStart(call);
     this.emit("session_start", call);
     return { accepted: true, call };
   }
@@ -342,8 +360,12 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     this.hold(s);
     if (opts.running) this.components.inherit(s, opts.running.oId, opts.running.data);
     else s.unknownComponent = true;
+    this.observer?.sessionStart(call);
     this.emit("session_start", call);
-    if (!opts.quiet) this.emit("resumed", call, { why });
+    if (!opts.quiet) {
+      this.observer?.resumed(call, { why });
+      this.emit("resumed", call, { why });
+    }
     return { accepted: true, call };
   }
 
@@ -373,7 +395,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     const call = s?.call;
     // Only when the call record listens for failures does the error path need a closure of its own.
     const failed =
-      call && this.listenerCount("failed") > 0
+      call && (this.observer || this.listenerCount("failed") > 0)
         ? (err: unknown) => {
             this.report(call, "ivrapi_component_apply", err);
             onError(err);
@@ -391,15 +413,20 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
 
   /** Says once that a request or an apply on a call failed (for the call record and the metrics). */
   private report(call: CallInfo, request: string, err: unknown): void {
-    if (!(err instanceof IvrApiError) || this.reported.has(err) || this.listenerCount("failed") === 0) return;
+    if (!(err instanceof IvrApiError) || this.reported.has(err)) return;
+    if (!this.observer && this.listenerCount("failed") === 0) return;
     this.reported.add(err);
-    this.emit("failed", call, { request, error: err });
+    const f = { request, error: err };
+    this.observer?.failed(call, f);
+    this.emit("failed", call, f);
   }
 
   /** An apply goes out: who asked for it, for the call record. */
   private started(s: Session, data: ComponentData, source: string | undefined): void {
     const oId = Number(data.oId);
-    this.emit("component_started", s.call, source === undefined ? { oId, data } : { oId, data, source });
+    const c: ComponentStart = source === undefined ? { oId, data } : { oId, data, source };
+    this.observer?.componentStarted(s.call, c);
+    this.emit("component_started", s.call, c);
   }
 
   /** The checks of an apply, before anything is sent: the call, its state, the timeout, the data (a checked copy). */
@@ -678,6 +705,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     s.running = undefined;
     s.clearStopping();
     s.takeQueue();
+    this.observer?.sessionEnd(s.call, info);
     this.emit("session_end", s.call, info);
   }
 
@@ -706,8 +734,10 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     const s = this.sessions.get(b.ivrid);
     // A key press is the caller at work: the idle guard's clock restarts.
     if (s) s.lastActive = performance.now();
-    if (s) this.emit("dtmf", s.call, b);
-    else this.emit("warning", `ivrapi_dtmf for call ${b.ivrid}, which this connection does not control`);
+    if (s) {
+      this.observer?.dtmf(s.call, b);
+      this.emit("dtmf", s.call, b);
+    } else this.emit("warning", `ivrapi_dtmf for call ${b.ivrid}, which this connection does not control`);
   }
 
   /** A call is controlled from now on: recorded, its guard clock started. */

@@ -86,6 +86,22 @@ export interface RegistryEvents {
   failed: [CallInfo, { request: string; error: IvrApiError }];
 }
 
+/**
+ * Told of the registry's events the call record follows, each right before the registry's listeners hear of it (see
+ * SessionRegistry.observer); the same arguments. It must not throw.
+ */
+export interface RegistryObserver {
+  sessionStart(call: CallInfo): void;
+  reaccepted(call: CallInfo): void;
+  resumed(call: CallInfo, info: ResumeInfo): void;
+  sessionEnd(call: CallInfo, end: SessionEnd): void;
+  componentStarted(call: CallInfo, c: ComponentStart): void;
+  componentStopped(call: CallInfo, r: ComponentResult): void;
+  dtmf(call: CallInfo, b: DtmfBody): void;
+  acceptLost(call: CallInfo): void;
+  failed(call: CallInfo, f: { request: string; error: IvrApiError }): void;
+}
+
 export interface ComponentStart {
   oId: number;
   data: ComponentData;

@@ -8,7 +8,7 @@ import { CallRecords, MAX_CHANGED } from "../../src/session/call-records";
 import { clip } from "../../src/session/clip";
 import type { ComponentEntry, ErrorEntry, TimelineEntry } from "../../src/session/record";
 import type { SessionRegistry } from "../../src/session/registry";
-import type { CallInfo } from "../../src/session/types";
+import type { CallInfo, RegistryObserver } from "../../src/session/types";
 import { parseMetrics } from "../helpers/metrics";
 import { type Harness, harness, once } from "../helpers/runtime";
 import { until } from "../helpers/wait";
@@ -259,11 +259,7 @@ describe("call record (runtime): timeline, frames, bounds, metrics", function ()
     // during a handshake, or looked at again a turn later): each call's record gets its own frame and results.
     const { EventEmitter } = require("node:events") as typeof import("node:events");
     const held = new Map<string, CallInfo>();
-    const registry = Object.assign(new EventEmitter(), {
-      get: (ivrid: string) => held.get(ivrid),
-      list: () => [...held.values()],
-      size: 0,
-    });
+    const registry = fakeRegistry(held);
     const client = Object.assign(new EventEmitter(), { state: "ready", observer: undefined as never });
     const store = new CallRecords({ recent: 5 });
     store.attach({ connection: "fake", client: client as never, registry: registry as never });
@@ -408,11 +404,7 @@ function answered(records: CallRecords, ivrid: string): boolean {
 function fakeConnection(store: CallRecords, id: string, secret: string | undefined) {
   const { EventEmitter } = require("node:events") as typeof import("node:events");
   const held = new Map<string, CallInfo>();
-  const registry = Object.assign(new EventEmitter(), {
-    get: (ivrid: string) => held.get(ivrid),
-    list: () => [...held.values()],
-    size: 0,
-  });
+  const registry = fakeRegistry(held);
   const client = Object.assign(new EventEmitter(), { state: "ready", observer: undefined });
   store.attach({ connection: id, secret, client: client as never, registry: registry as never });
   const observer = client.observer as unknown as ClientObserver;
@@ -433,13 +425,7 @@ function fakeFeed(records: CallRecords): { call(ivrid: string): void } {
   const { EventEmitter } = require("node:events") as typeof import("node:events");
   // What the store reads of a registry besides its events: the calls it holds.
   const held = new Map<string, unknown>();
-  const registry = Object.assign(new EventEmitter(), {
-    get: (ivrid: string) => held.get(ivrid),
-    list: () => [...held.values()],
-    get size() {
-      return held.size;
-    },
-  });
+  const registry = fakeRegistry(held);
   const client = Object.assign(new EventEmitter(), { state: "ready", observer: undefined });
   records.attach({ connection: "fake", client: client as never, registry: registry as never });
   return {
@@ -460,4 +446,37 @@ function fakeFeed(records: CallRecords): { call(ivrid: string): void } {
       registry.emit("session_end", call, { reason: "script" });
     },
   };
+}
+
+/**
+ * What the record reads of a registry: the calls it holds, and its events, told to its observer (the record) as
+ * SessionRegistry tells them.
+ */
+function fakeRegistry(held: Map<string, unknown>) {
+  const methods: Record<string, keyof RegistryObserver> = {
+    session_start: "sessionStart",
+    session_end: "sessionEnd",
+    component_started: "componentStarted",
+    component_stopped: "componentStopped",
+    dtmf: "dtmf",
+    reaccepted: "reaccepted",
+    resumed: "resumed",
+    failed: "failed",
+    accept_lost: "acceptLost",
+  };
+  const registry = {
+    observer: undefined as RegistryObserver | undefined,
+    get: (ivrid: string) => held.get(ivrid),
+    list: () => [...held.values()],
+    get size() {
+      return held.size;
+    },
+    emit(event: string, call: unknown, arg?: unknown): void {
+      const tell = registry.observer?.[methods[event] as keyof RegistryObserver] as
+        | ((call: unknown, arg?: unknown) => void)
+        | undefined;
+      tell?.(call, arg);
+    },
+  };
+  return registry;
 }
