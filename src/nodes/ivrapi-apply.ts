@@ -2,13 +2,16 @@
 // component's transferKey (the last port takes every other key). The runtime enforces one component at a
 // time per call; `busy` picks what happens when one already runs.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
+import type { IvrApiError } from "../client/errors";
 import type { SessionRegistry } from "../session/registry";
+import type { ApplyWaiter } from "../session/session";
 import type { ComponentResult } from "../session/types";
 import { type IvrMsg, ivridOf, withResult } from "./common/call-msg";
 import { catalogRoute } from "./common/catalog-route";
 import { ApplyConfig } from "./common/configs";
 import { dataResolver, formResolver, type Resolver } from "./common/data";
 import { attach, configure, failInput, unusable } from "./common/flow-node";
+import type { CallWait } from "./connection/hub";
 
 type Done = (err?: Error) => void;
 
@@ -31,9 +34,9 @@ export = (RED: NodeAPI) => {
       return;
     }
     /** Msgs waiting for their component; when this node closes (a deploy) their calls are left to be resumed. */
-    const waiting = new Set<(abandoned?: boolean) => void>();
+    const waiting = new Set<CallWait>();
     const at = attach(RED, this, raw.connection, () => {
-      for (const end of waiting) end(true);
+      for (const w of waiting) w.end(true);
       waiting.clear();
     });
     if (!at) return;
@@ -79,44 +82,53 @@ export = (RED: NodeAPI) => {
     };
 
     /**
-     * Runs the component for one msg, then sends the msg on and calls done (or done(err)). Callbacks, not a promise:
-     * a msg waits as long as its component runs (seconds, for hundreds of calls at once), and whatever waits with it
-     * (a promise, its resolvers, its reactions) is kept by every young-generation collection meanwhile.
+     * One msg's component: told how it ended, it sends the msg on and calls done (or done(err)). One object per apply,
+     * not a promise nor closures: a msg waits as long as its component runs (seconds, for hundreds of calls at once),
+     * and whatever waits with it is kept by every young-generation collection meanwhile.
      */
+    // The attachment, known to be there (a class body does not keep the narrowing of `at` above).
+    const live = at;
+    class Applying implements ApplyWaiter {
+      constructor(
+        private readonly msg: Record<string, unknown>,
+        private readonly oType: number,
+        private readonly wait: CallWait,
+        private readonly done: Done,
+      ) {}
+
+      result(result: ComponentResult): void {
+        try {
+          // A late answer (the node was closed meanwhile) must not send into a stopped flow.
+          if (live.live) deliver(this.msg, this.wait.ivrid, result);
+        } catch (err) {
+          this.finish();
+          failInput(live, this.done, err);
+          return;
+        }
+        this.finish();
+        if (live.live) this.done();
+      }
+
+      error(err: IvrApiError): void {
+        this.finish();
+        failInput(live, this.done, err);
+      }
+
+      private finish(): void {
+        waiting.delete(this.wait);
+        this.wait.end();
+        count(this.oType, -1);
+      }
+    }
+
+    /** Runs the component for one msg (see Applying). */
     const run = (msg: Record<string, unknown>, ivrid: string, registry: SessionRegistry, data: unknown, done: Done) => {
       const oType =
         typeof data === "object" && data !== null ? Number((data as { oType?: unknown }).oType) : Number.NaN;
       count(oType, 1);
       const wait = hub.beginWait(ivrid);
       waiting.add(wait);
-      const finish = () => {
-        waiting.delete(wait);
-        wait();
-        count(oType, -1);
-      };
-      registry.applyThen(
-        ivrid,
-        data as Record<string, unknown>,
-        options,
-        (result) => {
-          let sent = true;
-          try {
-            // A late answer (the node was closed meanwhile) must not send into a stopped flow.
-            if (at.live) deliver(msg, ivrid, result);
-          } catch (err) {
-            sent = false;
-            finish();
-            failInput(at, done, err);
-          }
-          if (!sent) return;
-          finish();
-          if (at.live) done();
-        },
-        (err: unknown) => {
-          finish();
-          failInput(at, done, err);
-        },
-      );
+      registry.applyThen(ivrid, data as Record<string, unknown>, options, new Applying(msg, oType, wait, done));
     };
 
     this.on("input", (m: NodeMessageInFlow, _send: unknown, done: Done) => {

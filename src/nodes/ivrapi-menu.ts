@@ -8,6 +8,7 @@ import { MenuConfig } from "./common/configs";
 import { dataResolver, type Resolver } from "./common/data";
 import { FlowError } from "./common/errors";
 import { attach, configure, onInput, unusable } from "./common/flow-node";
+import type { CallWait } from "./connection/hub";
 
 type Data = Record<string, unknown>;
 
@@ -39,11 +40,11 @@ export = (RED: NodeAPI) => {
       unusable(this, "ivrapi-menu", (err as Error).message, true);
       return;
     }
-    const waiting = new Set<(abandoned?: boolean) => void>();
+    const waiting = new Set<CallWait>();
     const closing = new AbortController();
     const at = attach(RED, this, raw.connection, () => {
       closing.abort();
-      for (const end of waiting) end(true);
+      for (const w of waiting) w.end(true);
       waiting.clear();
     });
     if (!at) return;
@@ -87,7 +88,7 @@ export = (RED: NodeAPI) => {
         send(out);
       } finally {
         waiting.delete(wait);
-        wait();
+        wait.end();
         active -= 1;
         if (active === 0) status.setOwn(undefined);
       }

@@ -5,7 +5,7 @@ import { ChurnMap } from "../client/churn-map";
 import type { Answer, Done } from "../client/client";
 import { IvrApiError } from "../client/errors";
 import type { ComponentData, ComponentStoppedBody } from "../protocol";
-import { type ApplyOptions, type QueuedApply, RunningComponent, type Session } from "./session";
+import { type ApplyOptions, type ApplyWaiter, type QueuedApply, RunningComponent, type Session } from "./session";
 import type { ComponentResult } from "./types";
 
 /** Applies that may wait behind a running one on a call unless the registry says otherwise (busy `queue`). */
@@ -45,7 +45,7 @@ export interface ComponentHost {
 }
 
 /** Nobody waits for an inherited component's result. */
-const noop = () => {};
+const NOBODY: ApplyWaiter = { result: () => {}, error: () => {} };
 
 export class Components {
   /** oId → session: component_stopped in the seed's shape names no ivrid, only the oId. */
@@ -72,7 +72,7 @@ export class Components {
    * it occupies the call and its stop event is matched by its oId; nobody here waits for its result.
    */
   inherit(s: Session, oId: number, data: ComponentData): void {
-    const r = new RunningComponent(oId, data, undefined, 0, noop, noop);
+    const r = new RunningComponent(oId, data, undefined, 0, NOBODY);
     // It may have ended on the old socket while the calls moved: if it stays silent, the guard asks the platform.
     r.unaccounted = true;
     s.running = r;
@@ -105,21 +105,18 @@ export class Components {
   /**
    * apply, told through callbacks instead of a promise: the apply node's hot path. A free call gets its component at
    * once and no promise is made (a promise, its resolvers and its reactions live as long as the component runs, for
-   * every call in flight); `onResult` or `onError` runs once, a microtask after the outcome, as a promise's reaction
-   * would. A busy call, or one taken over from elsewhere, goes through apply. The callbacks must not throw.
+   * every call in flight); the waiter is told once, a microtask after the outcome, as a promise's reaction would. A
+   * busy call, or one taken over from elsewhere, goes through apply. The waiter must not throw.
    */
-  applyThen(
-    s: Session,
-    data: ComponentData,
-    options: ApplyOptions,
-    onResult: (r: ComponentResult) => void,
-    onError: (e: IvrApiError) => void,
-  ): void {
+  applyThen(s: Session, data: ComponentData, options: ApplyOptions, waiter: ApplyWaiter): void {
     if (s.running || s.terminating || s.unknownComponent) {
-      this.apply(s, data, options).then(onResult, onError);
+      this.apply(s, data, options).then(
+        (r) => waiter.result(r),
+        (e: IvrApiError) => waiter.error(e),
+      );
       return;
     }
-    this.send(s, this.occupy(s, data, options.timeoutMs ?? 0, options.source, onResult, onError, true));
+    this.send(s, this.occupy(s, data, options.timeoutMs ?? 0, options.source, waiter, true));
   }
 
   /**
@@ -259,19 +256,18 @@ export class Components {
     }
   }
 
-  /** The component occupies the call from now on, under a new oId; its waiter is told through the two callbacks. */
+  /** The component occupies the call from now on, under a new oId; its waiter is told how it ends. */
   private occupy(
     s: Session,
     data: ComponentData,
     timeoutMs: number,
     source: string | undefined,
-    onResult: (r: ComponentResult) => void,
-    onError: (e: IvrApiError) => void,
+    waiter: ApplyWaiter,
     later: boolean,
   ): RunningComponent {
     const oId = this.nextOId++;
     if (this.nextOId >= OID_LIMIT) this.nextOId = OID_BASE_MIN;
-    const running = new RunningComponent(oId, data, source, timeoutMs, onResult, onError, later);
+    const running = new RunningComponent(oId, data, source, timeoutMs, waiter, later);
     // data is the registry's own checked copy: it carries our oId (one in the user's data is replaced).
     data.oId = oId;
     s.running = running;
@@ -281,7 +277,7 @@ export class Components {
 
   private run(s: Session, data: ComponentData, timeoutMs: number, source?: string): Promise<ComponentResult> {
     return new Promise<ComponentResult>((resolve, reject) => {
-      const running = this.occupy(s, data, timeoutMs, source, resolve, reject, false);
+      const running = this.occupy(s, data, timeoutMs, source, { result: resolve, error: reject }, false);
       if (!s.unknownComponent) {
         this.send(s, running);
         return;

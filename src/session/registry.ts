@@ -21,7 +21,7 @@ import { turnNow } from "./clock";
 import { Components, DEFAULT_MAX_QUEUE } from "./components";
 import { checkIdleGuard, IdleGuard } from "./idle-guard";
 import { isConnectionGone, Reconnect } from "./reconnect";
-import { type ApplyOptions, Session } from "./session";
+import { type ApplyOptions, type ApplyWaiter, Session } from "./session";
 import type {
   AcceptOutcome,
   CallInfo,
@@ -376,40 +376,37 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    */
   apply(ivrid: string, data: Record<string, unknown>, options: ApplyOptions = {}): Promise<ComponentResult> {
     // The promise is made at the edge, from the callbacks (as IvrApiClient.request is made from call): one path.
-    return new Promise<ComponentResult>((resolve, reject) => this.applyThen(ivrid, data, options, resolve, reject));
+    return new Promise<ComponentResult>((resolve, reject) =>
+      this.applyThen(ivrid, data, options, { result: resolve, error: reject }),
+    );
   }
 
   /**
-   * apply, told through callbacks instead of a promise (the apply node's hot path: see Components.applyThen). One of
-   * them runs once, never in the same turn as this call; they must not throw. A failure is reported to the call
-   * record (`failed`) before onError is told.
+   * apply, told through a waiter instead of a promise (the apply node's hot path: see Components.applyThen). It is
+   * told once, never in the same turn as this call; it must not throw. A failure is reported to the call record
+   * (`failed`) before the waiter is told.
    */
-  applyThen(
-    ivrid: string,
-    data: Record<string, unknown>,
-    options: ApplyOptions,
-    onResult: (r: ComponentResult) => void,
-    onError: (e: unknown) => void,
-  ): void {
+  applyThen(ivrid: string, data: Record<string, unknown>, options: ApplyOptions, waiter: ApplyWaiter): void {
     const s = this.sessions.get(ivrid);
     const call = s?.call;
-    // Only when the call record listens for failures does the error path need a closure of its own.
-    const failed =
+    // Only when the call record follows failures does the waiter need one of its own that reports them first.
+    const told =
       call && (this.observer || this.listenerCount("failed") > 0)
-        ? (err: unknown) => {
-            this.report(call, "ivrapi_component_apply", err);
-            onError(err);
-          }
-        : onError;
+        ? new ReportedWaiter(this.reportApply, call, waiter)
+        : waiter;
     let checked: ComponentData;
     try {
       checked = this.checkApply(s, ivrid, data, options);
     } catch (err) {
-      queueMicrotask(() => failed(err));
+      queueMicrotask(() => told.error(err as IvrApiError));
       return;
     }
-    this.components.applyThen(s as Session, checked, options, onResult, failed);
+    this.components.applyThen(s as Session, checked, options, told);
   }
+
+  /** Reports an apply's failure (see ReportedWaiter): one function per registry, not one per apply. */
+  private readonly reportApply = (call: CallInfo, err: unknown): void =>
+    this.report(call, "ivrapi_component_apply", err);
 
   /** Says once that a request or an apply on a call failed (for the call record and the metrics). */
   private report(call: CallInfo, request: string, err: unknown): void {
@@ -780,5 +777,23 @@ class Take {
   readonly waiters: TakeDone[];
   constructor(first: TakeDone) {
     this.waiters = [first];
+  }
+}
+
+/** An apply's waiter whose failure is reported first (for the call record): one small object, not a closure pair. */
+class ReportedWaiter implements ApplyWaiter {
+  constructor(
+    private readonly reportFailure: (call: CallInfo, err: unknown) => void,
+    private readonly call: CallInfo,
+    private readonly waiter: ApplyWaiter,
+  ) {}
+
+  result(r: ComponentResult): void {
+    this.waiter.result(r);
+  }
+
+  error(e: IvrApiError): void {
+    this.reportFailure(this.call, e);
+    this.waiter.error(e);
   }
 }

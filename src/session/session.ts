@@ -1,7 +1,7 @@
 // One controlled call: its running component, the applies waiting behind it, and the components being
 // terminated. Only the registry changes it; everything here dies with the call.
 
-import type { IvrApiError } from "../client/errors";
+import { IvrApiError } from "../client/errors";
 import type { ComponentData } from "../protocol";
 import { later } from "./later";
 import type { BusyPolicy, CallInfo, ComponentResult } from "./types";
@@ -35,9 +35,8 @@ export class RunningComponent {
     /** Who applied it (ApplyOptions.source). */
     readonly source: string | undefined,
     readonly timeoutMs: number,
-    /** Its waiter: a promise's resolve and reject, or (`later`) callbacks. */
-    private readonly onResult: (r: ComponentResult) => void,
-    private readonly onError: (e: IvrApiError) => void,
+    /** Its waiter: a promise's resolve and reject, or (`later`) the apply's own waiter object. */
+    private readonly waiter: ApplyWaiter,
     /**
      * The waiter is told a microtask after the outcome, as a promise's reactions would be, never inside the handling
      * of the event that ended it (the call record sees a stop or an end before the flow does).
@@ -48,22 +47,50 @@ export class RunningComponent {
   }
 
   resolve(r: ComponentResult): void {
-    this.tell(this.onResult, r);
+    this.tell(r);
   }
 
   reject(e: IvrApiError): void {
-    this.tell(this.onError, e);
+    this.tell(e);
   }
 
-  private tell<T>(f: (v: T) => void, v: T): void {
+  private tell(outcome: ComponentResult | IvrApiError): void {
     if (!this.later) {
-      f(v);
+      deliver(this.waiter, outcome);
       return;
     }
     if (this.told) return;
     this.told = true;
-    later(f, v);
+    // Kept until told: no closure per outcome (see later.ts).
+    this.outcome = outcome;
+    later(tellLater, this);
   }
+
+  /** What it ended with, while its waiter is yet to be told (`later`). */
+  private outcome: ComponentResult | IvrApiError | undefined = undefined;
+
+  /** Tells the waiter what it ended with (see tell). */
+  static tellLater(r: RunningComponent): void {
+    const outcome = r.outcome as ComponentResult | IvrApiError;
+    r.outcome = undefined;
+    deliver(r.waiter, outcome);
+  }
+}
+
+const tellLater = RunningComponent.tellLater;
+
+function deliver(w: ApplyWaiter, outcome: ComponentResult | IvrApiError): void {
+  if (outcome instanceof IvrApiError) w.error(outcome);
+  else w.result(outcome);
+}
+
+/**
+ * Who waits for an apply's outcome: told once, a result or an error. One object per apply (the apply node's own, or a
+ * promise's resolvers), not two closures and their context: it lives as long as the component runs.
+ */
+export interface ApplyWaiter {
+  result(r: ComponentResult): void;
+  error(e: IvrApiError): void;
 }
 
 export interface QueuedApply {

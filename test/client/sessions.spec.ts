@@ -123,35 +123,41 @@ describe("session registry", () => {
         ivrid,
         play,
         {},
-        (r) => {
-          order.push(sync ? "result, same turn" : "result");
-          resolve(r);
+        {
+          result: (r) => {
+            order.push(sync ? "result, same turn" : "result");
+            resolve(r);
+          },
+          error: reject,
         },
-        reject,
       );
       sync = false;
     });
     await runsToItsEnd(reg, ivrid, told);
     assert.deepEqual(order, ["component_stopped event", "result"]);
 
-    // Refused before anything is sent: onError, a microtask later, never onResult.
+    // Refused before anything is sent: error, a microtask later, never result.
     const refused = await new Promise<unknown>((resolve, reject) => {
       let sync = true;
       reg.applyThen(
         ivrid,
         { mode: 0 },
         {},
-        () => reject(new Error("told a result")),
-        (e) => resolve(sync ? "same turn" : e),
+        { result: () => reject(new Error("told a result")), error: (e) => resolve(sync ? "same turn" : e) },
       );
       sync = false;
     });
     assert.equal((refused as IvrApiError).code, "invalid");
 
-    // Busy (reject) goes through the promise path and ends in onError too.
+    // Busy (reject) goes through the promise path and ends in error too.
     const first = reg.apply(ivrid, play);
     const busy = await new Promise<unknown>((resolve, reject) =>
-      reg.applyThen(ivrid, play, { busy: "reject" }, () => reject(new Error("told a result")), resolve),
+      reg.applyThen(
+        ivrid,
+        play,
+        { busy: "reject" },
+        { result: () => reject(new Error("told a result")), error: resolve },
+      ),
     );
     assert.equal((busy as IvrApiError).code, "busy");
     const answered = () => frames(h.sim, "ivrapi_component_apply_result", "out").length;
@@ -160,7 +166,7 @@ describe("session registry", () => {
     await first;
   });
 
-  it("applyThen: a call that ends while its component runs tells onError (session_ended) once", async () => {
+  it("applyThen: a call that ends while its component runs tells its waiter's error (session_ended) once", async () => {
     h = await harness();
     const { reg, ivrid } = await held();
     let told = 0;
@@ -169,12 +175,14 @@ describe("session registry", () => {
         ivrid,
         play,
         {},
-        () => {
-          told++;
-        },
-        (e) => {
-          told++;
-          resolve(e);
+        {
+          result: () => {
+            told++;
+          },
+          error: (e) => {
+            told++;
+            resolve(e);
+          },
         },
       ),
     );

@@ -146,22 +146,22 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
   }
 
   /**
-   * A msg of a flow node waits on the call (an apply for its component). The returned function ends the wait; a
-   * wait ended because its node closed (a deploy) leaves the call to come out of the resumed output.
+   * A msg of a flow node waits on the call (an apply for its component). The returned wait's `end` ends it; a wait
+   * ended because its node closed (a deploy) leaves the call to come out of the resumed output.
    */
-  beginWait(ivrid: string): (abandoned?: boolean) => void {
+  beginWait(ivrid: string): CallWait {
     this.waits.set(ivrid, (this.waits.get(ivrid) ?? 0) + 1);
     // A live flow drives the call again (a key press, a new node): it is not to be resumed any more.
     this.pendingResume.delete(ivrid);
-    let open = true;
-    return (abandoned = false) => {
-      if (!open) return;
-      open = false;
-      const n = (this.waits.get(ivrid) ?? 1) - 1;
-      if (n > 0) this.waits.set(ivrid, n);
-      else this.waits.delete(ivrid);
-      if (abandoned && this.current?.registry.get(ivrid)) this.markResume(ivrid, "deploy");
-    };
+    return new CallWait(this, ivrid);
+  }
+
+  /** Ends a wait (see CallWait). */
+  endWait(ivrid: string, abandoned: boolean): void {
+    const n = (this.waits.get(ivrid) ?? 1) - 1;
+    if (n > 0) this.waits.set(ivrid, n);
+    else this.waits.delete(ivrid);
+    if (abandoned && this.current?.registry.get(ivrid)) this.markResume(ivrid, "deploy");
   }
 
   /**
@@ -404,5 +404,22 @@ export class ConnectionHub extends EventEmitter<HubEvents> {
     });
     await this.closing;
     this.emit("link", this.link);
+  }
+}
+
+/** A msg waiting on a call (ConnectionHub.beginWait): one object, ended once. */
+export class CallWait {
+  private open = true;
+
+  constructor(
+    private readonly hub: ConnectionHub,
+    readonly ivrid: string,
+  ) {}
+
+  /** Ends the wait; `abandoned`: its node closed (a deploy), so the call is to be resumed. Later calls do nothing. */
+  end(abandoned = false): void {
+    if (!this.open) return;
+    this.open = false;
+    this.hub.endWait(this.ivrid, abandoned);
   }
 }
