@@ -53,7 +53,7 @@ export async function runSnapshot(d: Diagnosis, setup: SetupId): Promise<void> {
 export async function runProfile(
   d: Diagnosis,
   setup: SetupId,
-  { calls, heap }: { calls: number; heap: boolean },
+  { calls, heap, componentMs = 0 }: { calls: number; heap: boolean; componentMs?: number },
 ): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "ivrapi-bench-prof-"));
   const server = await startServer(d.src.jsDir);
@@ -61,7 +61,7 @@ export async function runProfile(
   await warmUp(server, c, setup, d.rampCalls, d.warmupCalls, d);
   const file = path.join(dir, `${setup}.${heap ? "heapprofile" : "cpuprofile"}`);
   await c.probe(true, { action: heap ? "heap-start" : "start" });
-  const r = await runRound(server, c, setup, calls, d);
+  const r = await runRound(server, c, setup, calls, { ...d, componentMs });
   await c.probe(false, { action: heap ? "heap-stop" : "stop", file });
   out(
     `profiled round (${fmtInt(calls)} calls): ${fmtInt(r.callsPerSec)} calls/s, ${fmtInt(r.cpuUsPerCall)} µs CPU per call (the profiler slows it)`,

@@ -207,7 +207,9 @@ async function main(): Promise<void> {
   if (profile) {
     const d = { src, warmupCalls: cfg.warmupCalls, rampCalls: cfg.rampCalls, concurrency: cfg.concurrency, maxWaitMs };
     if (flag("snapshot")) return runSnapshot(d, profile);
-    return runProfile(d, profile, { calls: Number(opt("calls") ?? 20_000), heap: flag("heap") });
+    // `--paced`: the profiled round is paced (components last --paced-ms), as the paced latency rows are.
+    const componentMs = flag("paced") ? cfg.pacedComponentMs : 0;
+    return runProfile(d, profile, { calls: Number(opt("calls") ?? 20_000), heap: flag("heap"), componentMs });
   }
 
   let micro: MicroResult[] = [];
