@@ -13,6 +13,7 @@
 //   npm run bench -- --profile[=<setup>]   CPU profile of one setup's process over a 20,000-call round
 //   npm run bench -- --profile --heap       where a round's allocations come from (sampling heap profile)
 //   npm run bench -- --profile --snapshot   what a call in flight holds (two heap snapshots, the difference per call)
+//   npm run bench -- --profile --paced      the CPU or heap profile of a paced round (components last --paced-ms)
 //   npm run bench -- --count[=<setups>]     instructions per call under valgrind (steadier than time; needs valgrind),
 //                                            e.g. --count=package,handrolled --ab HEAD~1 (--calls, --rounds: 2,000, 5)
 //   options: --rounds N --calls N --warmup N --ramp N (0: the warm-up starts with all its calls at once)
