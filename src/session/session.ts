@@ -1,7 +1,6 @@
 // One controlled call: its running component, the applies waiting behind it, and the components being
 // terminated. Only the registry changes it; everything here dies with the call.
-
-import { IvrApiError } from "../client/errors";
+import type { IvrApiError } from "../client/errors";
 import type { ComponentData } from "../protocol";
 import { later } from "./later";
 import type { BusyPolicy, CallInfo, ComponentResult } from "./types";
@@ -47,41 +46,43 @@ export class RunningComponent {
   }
 
   resolve(r: ComponentResult): void {
-    this.tell(r);
+    this.tell(r, false);
   }
 
   reject(e: IvrApiError): void {
-    this.tell(e);
+    this.tell(e, true);
   }
 
-  private tell(outcome: ComponentResult | IvrApiError): void {
+  private tell(outcome: ComponentResult | IvrApiError, failed: boolean): void {
     if (!this.later) {
-      deliver(this.waiter, outcome);
+      deliver(this.waiter, outcome, failed);
       return;
     }
     if (this.told) return;
     this.told = true;
     // Kept until told: no closure per outcome (see later.ts).
     this.outcome = outcome;
+    this.failed = failed;
     later(tellLater, this);
   }
 
-  /** What it ended with, while its waiter is yet to be told (`later`). */
+  /** What it ended with, while its waiter is yet to be told (`later`), and whether that is an error. */
   private outcome: ComponentResult | IvrApiError | undefined = undefined;
+  private failed = false;
 
   /** Tells the waiter what it ended with (see tell). */
   static tellLater(r: RunningComponent): void {
     const outcome = r.outcome as ComponentResult | IvrApiError;
     r.outcome = undefined;
-    deliver(r.waiter, outcome);
+    deliver(r.waiter, outcome, r.failed);
   }
 }
 
 const tellLater = RunningComponent.tellLater;
 
-function deliver(w: ApplyWaiter, outcome: ComponentResult | IvrApiError): void {
-  if (outcome instanceof IvrApiError) w.error(outcome);
-  else w.result(outcome);
+function deliver(w: ApplyWaiter, outcome: ComponentResult | IvrApiError, failed: boolean): void {
+  if (failed) w.error(outcome as IvrApiError);
+  else w.result(outcome as ComponentResult);
 }
 
 /**
