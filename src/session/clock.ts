@@ -4,8 +4,8 @@
 // entry it makes is stamped with the turn's start (to the millisecond the record shows, the same but for a turn that
 // runs long).
 
-/** Settled once: each turn's expiry is a reaction to it. */
-const SETTLED = Promise.resolve();
+import { later } from "./later";
+
 let now = 0;
 let valid = false;
 const expire = (): void => {
@@ -17,10 +17,9 @@ export function turnNow(): number {
   if (!valid) {
     now = Date.now();
     valid = true;
-    // Microtasks run when the current callback (a socket read, a timer) returns, before any I/O: the next read is
-    // in another turn. A reaction to a settled promise, not queueMicrotask: Node makes an async resource and a bound
-    // function for each of those (most of what a paced call's turns allocated here).
-    SETTLED.then(expire);
+    // Expired a microtask later (later.ts: the turn's one microtask, shared with the outcomes told then), before any
+    // I/O: the next read is in another turn.
+    later(expire, undefined);
   }
   return now;
 }

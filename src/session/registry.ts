@@ -22,6 +22,7 @@ import { Components, DEFAULT_MAX_QUEUE } from "./components";
 import { checkIdleGuard, IdleGuard } from "./idle-guard";
 import { isConnectionGone, Reconnect } from "./reconnect";
 import { type ApplyOptions, type ApplyWaiter, Session } from "./session";
+import { refusalOf, type TakeDone, Takes } from "./takes";
 import type {
   AcceptOutcome,
   CallInfo,
@@ -68,10 +69,8 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    */
   observer: RegistryObserver | undefined;
   private readonly sessions = new ChurnMap<string, Session>();
-  /** Takes of control in flight (accept, adopt), by ivrid: a second take of the same call joins the first. */
-  private readonly accepting = new ChurnMap<string, Take>();
-  /** Calls that got api_stop while their accept was in flight. */
-  private readonly stoppedEarly = new Set<string>();
+  /** Takes of control in flight (accept, adopt): a second take of the same call joins the first. */
+  private readonly takes = new Takes((text) => this.emit("warning", text));
   private readonly components: Components;
   private readonly reaccept: boolean;
   private readonly reconnect: Reconnect;
@@ -229,77 +228,18 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    * reaction, no microtask per step). `done` is told once, never in the same turn as this call; it must not throw.
    */
   acceptThen(start: ApiStartData | CallInfo, done: TakeDone): void {
-    this.takeOnce(start, done, (call, finish) =>
+    const call = isCall(start) ? start : toCall(start);
+    this.takes.once(call, this.sessions.get(call.ivrid)?.call, done, (finish) =>
       this.client.call("ivrapi_accept", { key: call.key, ivrid: call.ivrid }, undefined, (err) =>
         finish(() => this.accepted(call, err)),
       ),
     );
   }
 
-  /**
-   * One take of control per call at a time: a held call's outcome at once, one in flight joined. `take` sends the
-   * request and calls `finish` once with what reads its answer: that outcome (or what it throws) is told to every
-   * waiter, the call no longer in flight.
-   */
-  private takeOnce(
-    start: ApiStartData | CallInfo,
-    done: TakeDone,
-    take: (call: CallInfo, finish: (outcome: () => AcceptOutcome) => void) => void,
-  ): void {
-    const call = isCall(start) ? start : toCall(start);
-    const held = this.sessions.get(call.ivrid);
-    if (held) {
-      const out: AcceptOutcome = { accepted: true, call: held.call };
-      queueMicrotask(() => this.tell(call, done, undefined, out));
-      return;
-    }
-    const inFlight = this.accepting.get(call.ivrid);
-    if (inFlight) {
-      inFlight.waiters.push(done);
-      return;
-    }
-    const t = new Take(done);
-    this.accepting.set(call.ivrid, t);
-    take(call, (outcome) => {
-      let out: AcceptOutcome | undefined;
-      let error: unknown;
-      try {
-        out = outcome();
-      } catch (err) {
-        error = err ?? new Error("a take of control failed");
-      }
-      this.accepting.delete(call.ivrid);
-      this.stoppedEarly.delete(call.ivrid);
-      for (const w of t.waiters) this.tell(call, w, error, out);
-    });
-  }
-
-  /** Tells a waiter of a take; a waiter that throws costs a warning, not the others' outcome. */
-  private tell(call: CallInfo, done: TakeDone, err: unknown, out: AcceptOutcome | undefined): void {
-    try {
-      done(err, out);
-    } catch (bug) {
-      try {
-        this.emit(
-          "warning",
-          `call ${call.ivrid}: a take of control could not be followed up: ${(bug as Error).message}`,
-        );
-      } catch {}
-    }
-  }
-
-  /** A take of control the server refused: a normal outcome (another connection has it, or the call is gone). */
-  private refused(call: CallInfo, err: unknown): AcceptOutcome | undefined {
-    if (!(err instanceof IvrApiError && err.code === "rejected")) return undefined;
-    const out: AcceptOutcome = { accepted: false, call, reason: err.message };
-    if (err.details.serverCode) out.serverCode = err.details.serverCode;
-    return out;
-  }
-
   /** What the accept's answer (or its error) means for the call: its outcome, or the error to throw. */
   private accepted(call: CallInfo, err: IvrApiError | undefined): AcceptOutcome {
     if (err) {
-      const refusal = this.refused(call, err);
+      const refusal = refusalOf(call, err);
       if (refusal) {
         this.observer?.acceptLost(call);
         this.emit("accept_lost", call, refusal as { reason: string; serverCode?: string });
@@ -309,13 +249,13 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       // The answer was lost, so the server may have given us control that nobody here tracks: hand it back
       // (refused harmlessly when another connection won).
       // Not when api_stop already came: the call is gone, and nothing may be sent for it any more (rule 4).
-      const gone = this.stoppedEarly.has(call.ivrid);
+      const gone = this.takes.stoppedDuring(call.ivrid);
       if ((err.code === "timeout" || err.code === "connection_lost") && !gone) {
         this.client.request("ivrapi_abort", { key: call.key, ivrid: call.ivrid }).catch(() => {});
       }
       throw err;
     }
-    if (this.stoppedEarly.has(call.ivrid))
+    if (this.takes.stoppedDuring(call.ivrid))
       return { accepted: false, call, reason: "the call ended before control was taken" };
     this.hold(new Session(call));
     this.observer?.sessionStart(call);
@@ -331,11 +271,13 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    * whatever may run (a refusal, nothing ran, is fine) before it is sent, so it is never refused because of one.
    */
   adopt(start: ApiStartData | CallInfo, why: string, opts: AdoptOptions = {}): Promise<AcceptOutcome> {
+    const call = isCall(start) ? start : toCall(start);
     return new Promise<AcceptOutcome>((resolve, reject) =>
-      this.takeOnce(
-        start,
+      this.takes.once(
+        call,
+        this.sessions.get(call.ivrid)?.call,
         (err, out) => (err === undefined ? resolve(out as AcceptOutcome) : reject(err)),
-        (call, finish) =>
+        (finish) =>
           this.doAdopt(call, why, opts).then(
             (out) => finish(() => out),
             (err) =>
@@ -351,11 +293,11 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     try {
       await this.client.request("ivrapi_reaccept", { key: call.key, ivrid: call.ivrid });
     } catch (err) {
-      const refusal = this.refused(call, err);
+      const refusal = refusalOf(call, err);
       if (refusal) return refusal;
       throw err;
     }
-    if (this.stoppedEarly.has(call.ivrid)) return { accepted: false, call, reason: "the call ended meanwhile" };
+    if (this.takes.stoppedDuring(call.ivrid)) return { accepted: false, call, reason: "the call ended meanwhile" };
     const s = new Session(call);
     this.hold(s);
     if (opts.running) this.components.inherit(s, opts.running.oId, opts.running.data);
@@ -712,7 +654,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private onApiStart(d: ApiStartData): void {
     // A repeated api_start for a call already controlled (or being accepted) must not start a second flow run
     // driving the same call.
-    if (this.sessions.has(d.ivrid) || this.accepting.has(d.ivrid)) {
+    if (this.sessions.has(d.ivrid) || this.takes.has(d.ivrid)) {
       this.emit("warning", `api_start repeated for call ${d.ivrid}, which this connection already controls; ignored`);
       return;
     }
@@ -720,7 +662,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   }
 
   private onApiStop(d: ApiStopData): void {
-    if (this.accepting.has(d.ivrid)) this.stoppedEarly.add(d.ivrid);
+    this.takes.stopped(d.ivrid);
     const s = this.sessions.get(d.ivrid);
     // The platform's stop for our own hand-back can come before the abort's answer: the reason stays ours.
     const reason = s?.status === "aborting" && s.abortReason ? s.abortReason : (d.reason ?? "script");
@@ -767,18 +709,8 @@ function checkMaxQueue(n: number | undefined): number {
   return n;
 }
 
+export type { TakeDone };
 export { toCall };
-
-/** Told how a take of control ended: an outcome (accepted or lost), or the error that kept it from one. */
-export type TakeDone = (err: unknown, out: AcceptOutcome | undefined) => void;
-
-/** A take of control in flight, and who waits for its outcome (the first caller and any that joined). */
-class Take {
-  readonly waiters: TakeDone[];
-  constructor(first: TakeDone) {
-    this.waiters = [first];
-  }
-}
 
 /** An apply's waiter whose failure is reported first (for the call record): one small object, not a closure pair. */
 class ReportedWaiter implements ApplyWaiter {
